@@ -1,0 +1,1 @@
+"""Framework-free core of the project: building blocks, data tools, metrics, visualisation."""

@@ -1,0 +1,41 @@
+"""Eqs. 5-9 on cases computed by hand."""
+import numpy as np
+import pytest
+
+from hemaseg.metrics import ConfusionCounts, confusion_counts, scores, summarize
+
+
+def test_counts_and_scores_by_hand():
+    gt = np.array([[1, 1, 0, 0], [1, 1, 0, 0]])
+    pred = np.array([[1, 0, 1, 0], [1, 1, 0, 0]])
+    c = confusion_counts(pred, gt)
+    assert c == ConfusionCounts(tp=3, fp=1, fn=1, tn=3)
+    s = scores(c)
+    assert s['Dice'] == pytest.approx(6 / 8)
+    assert s['IoU'] == pytest.approx(3 / 5)
+    assert s['Accuracy'] == pytest.approx(6 / 8)
+    assert s['Precision'] == pytest.approx(3 / 4)
+    assert s['Recall'] == pytest.approx(3 / 4)
+
+
+def test_ignore_index_pixels_are_not_counted():
+    gt = np.array([1, 255, 0])
+    pred = np.array([1, 1, 1])
+    assert confusion_counts(pred, gt) == ConfusionCounts(tp=1, fp=1, fn=0, tn=0)
+
+
+def test_pooled_versus_per_image_mean_differ():
+    big = ConfusionCounts(tp=90, fp=10, fn=0, tn=0)    # Dice 180/190
+    small = ConfusionCounts(tp=0, fp=0, fn=10, tn=90)  # Dice 0
+    out = summarize([big, small])
+    assert out['Dice'] == pytest.approx(180 / 200)
+    assert out['mDice'] == pytest.approx((180 / 190 + 0) / 2)
+
+
+def test_empty_agreement_scores_one_and_shape_mismatch_raises():
+    s = scores(confusion_counts(np.zeros((3, 3)), np.zeros((3, 3))))
+    assert s['Dice'] == 1.0 and s['Precision'] == 1.0 and s['Recall'] == 1.0
+    with pytest.raises(ValueError, match='shape'):
+        confusion_counts(np.zeros((3, 3)), np.zeros((3, 4)))
+    with pytest.raises(ValueError, match='no images'):
+        summarize([])

@@ -1,0 +1,36 @@
+"""Shared start-up of the ``tools/`` scripts: repo root on ``sys.path`` (so they run
+from a checkout without ``pip install``) and config loading with the usual overrides."""
+import os
+import os.path as osp
+import sys
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
+
+
+def add_common_args(parser):
+    from mmengine.config import DictAction
+    parser.add_argument('--work-dir', help='logs, checkpoints and metrics (default: work_dirs/CONFIG_NAME)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config keys, e.g. train_cfg.max_iters=100')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def load_config(args, *must_exist):
+    """Config from ``args.config`` with ``--cfg-options``, launcher and work dir applied."""
+    from mmengine.config import Config
+
+    import mmseg_plugins  # noqa: F401  (registers modules, torch.load compatibility)
+    for path in (args.config, *must_exist):
+        if not osp.isfile(path):
+            raise SystemExit(f'error: {path} does not exist')
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
+        'work_dirs', osp.splitext(osp.basename(args.config))[0])
+    return cfg

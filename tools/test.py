@@ -1,0 +1,53 @@
+"""Evaluate a checkpoint of any OpenMMLab config of this project.
+
+    python tools/test.py CONFIG CHECKPOINT [--overlay-dir DIR] [--per-image-csv F] [--cfg-options ...]
+    bash tools/dist_test.sh CONFIG CHECKPOINT NUM_GPUS [...]
+"""
+import argparse
+import json
+import os
+import os.path as osp
+
+from _common import add_common_args, load_config
+
+
+def main():
+    p = argparse.ArgumentParser(description='Test a checkpoint from an OpenMMLab config')
+    p.add_argument('config')
+    p.add_argument('checkpoint')
+    p.add_argument('--overlay-dir', help='write overlays of predicted (and ground-truth) contours here')
+    p.add_argument('--per-image-csv', help='segmentation: per-image counts and scores as CSV')
+    p.add_argument('--split', choices=['test', 'val'], default='test', help='which split to evaluate')
+    add_common_args(p)
+    args = p.parse_args()
+    cfg = load_config(args, args.checkpoint)
+    cfg.load_from = args.checkpoint
+    if args.split == 'val':
+        cfg.test_dataloader = cfg.val_dataloader
+    if args.per_image_csv:
+        evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [cfg.test_evaluator]
+        for ev in evaluators:
+            if ev.get('type') == 'NucleusMetric':
+                ev['per_image_csv'] = args.per_image_csv
+    if args.overlay_dir:
+        cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
+            dict(type='ContourOverlayHook', out_dir=args.overlay_dir)]
+
+    from mmengine.runner import Runner
+    metrics = Runner.from_cfg(cfg).test()
+    print_metrics(metrics, osp.join(cfg.work_dir, 'test_metrics.json'))
+
+
+def print_metrics(metrics: dict, json_path: str) -> None:
+    """Print the metrics as a table and keep them as json next to the logs."""
+    os.makedirs(osp.dirname(json_path), exist_ok=True)
+    with open(json_path, 'w') as f:
+        json.dump(metrics, f, indent=2)
+    width = max(map(len, metrics), default=0)
+    print('\n'.join(f'{k:<{width}}  {v:.4f}' if isinstance(v, float) else f'{k:<{width}}  {v}'
+                    for k, v in metrics.items()))
+    print(f'metrics written to {json_path}')
+
+
+if __name__ == '__main__':
+    main()
