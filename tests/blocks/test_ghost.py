@@ -13,6 +13,9 @@ def n_params(model: nn.Module) -> int:
 
 
 FC_1000 = 2048 * 1000 + 1000
+# Shallow layout for behaviour tests (one identity-shortcut block, every stride): each new
+# conv shape costs a one-off kernel set-up on CPU, so the full depth is only used for counts.
+SHORT = (2, 1, 1, 1)
 
 
 def test_resnet50_matches_table2_and_torchvision():
@@ -76,18 +79,18 @@ def test_feature_shapes_and_strides():
         feats = model(torch.randn(1, 3, 64, 64))
         assert [f.shape[1:] for f in feats] == [(256, 16, 16), (512, 8, 8), (1024, 4, 4), (2048, 2, 2)]
         # Odd sizes round up like YOLACT at 550 (138, 69, 35, 18).
-        c3, c4, c5 = GhostResNet(ghost_ratio=4, out_indices=(1, 2, 3)).eval()(torch.randn(1, 3, 70, 70))
+        c3, c4, c5 = GhostResNet(SHORT, ghost_ratio=4, out_indices=(1, 2, 3)).eval()(torch.randn(1, 3, 70, 70))
     assert [c3.shape[-1], c4.shape[-1], c5.shape[-1]] == [9, 5, 3]
 
 
 def test_classification_head():
-    model = ghost_resnet50(4, num_classes=7).eval()
+    model = GhostResNet(SHORT, ghost_ratio=4, num_classes=7).eval()
     with torch.no_grad():
         assert model(torch.randn(2, 3, 64, 64)).shape == (2, 7)
 
 
 def test_gradient_reaches_every_parameter():
-    model = ghost_resnet50(4)
+    model = GhostResNet(SHORT, ghost_ratio=4)
     feats = model(torch.randn(2, 3, 64, 64))
     sum(f.square().mean() for f in feats).backward()
     missing = [n for n, p in model.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
@@ -95,7 +98,7 @@ def test_gradient_reaches_every_parameter():
 
 
 def test_frozen_stages_and_norm_eval():
-    model = ghost_resnet50(4, frozen_stages=1)
+    model = GhostResNet(SHORT, ghost_ratio=4, frozen_stages=1)
     model.train()
     for module, frozen in ((model.stem, True), (model.stages[0], True), (model.stages[1], False)):
         assert all(p.requires_grad != frozen for p in module.parameters())
@@ -105,15 +108,15 @@ def test_frozen_stages_and_norm_eval():
     model(torch.randn(2, 3, 64, 64))
     torch.testing.assert_close(bn.running_mean, before)
 
-    model = ghost_resnet50(4, norm_eval=True).train()
+    model = GhostResNet(SHORT, ghost_ratio=4, norm_eval=True).train()
     assert not any(m.training for m in model.modules() if isinstance(m, nn.BatchNorm2d))
     assert model.stages[3].training
 
 
 def test_norm_layer_is_configurable():
-    model = ghost_resnet50(4, norm_layer=lambda c: nn.GroupNorm(8, c))
+    model = GhostResNet(SHORT, ghost_ratio=4, norm_layer=lambda c: nn.GroupNorm(8, c))
     assert not any(isinstance(m, nn.BatchNorm2d) for m in model.modules())
-    assert sum(isinstance(m, nn.GroupNorm) for m in model.modules()) > 100
+    assert sum(isinstance(m, nn.GroupNorm) for m in model.modules()) == 1 + 5 * 6 + 4
     with torch.no_grad():
         assert model(torch.randn(1, 3, 32, 32))[-1].shape == (1, 2048, 1, 1)
 

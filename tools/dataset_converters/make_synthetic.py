@@ -2,7 +2,7 @@
 """Generate the synthetic Jenner-Giemsa single-cell dataset (the project's default quick-start data).
 
 Example (from the repository root):
-    python tools/dataset_converters/make_synthetic.py --out data/synthetic
+    python tools/dataset_converters/make_synthetic.py --out data/synthetic_nucleus
 """
 from __future__ import annotations
 
@@ -23,20 +23,21 @@ from hemaseg.data.synthetic import generate_synthetic_dataset
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--out', help="output folder (default: data/synthetic, or data/synthetic_3class)")
+    p.add_argument('--out', help="output folder (default: data/synthetic_<classes>)")
     p.add_argument('--num-images', type=int, default=100, help='number of images (default 100)')
     p.add_argument('--size', type=int, default=128, help='image side in pixels (default 128)')
     p.add_argument('--seed', type=int, default=0, help='generation and split seed (default 0)')
     p.add_argument('--classes', choices=('nucleus', '3class'), default='nucleus',
                    help="'nucleus': 0 background, 1 nucleus; '3class': 0 background, 1 cytoplasm, 2 nucleus")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.num_images < 5 or args.size < 32:
+        p.error('--num-images must be >= 5 (one per split chunk) and --size >= 32')
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
-    out = args.out or ('data/synthetic' if args.classes == 'nucleus' else 'data/synthetic_3class')
-    if args.num_images < 5 or args.size < 32:
-        raise SystemExit('error: --num-images must be >= 5 and --size >= 32')
+    out = args.out or f'data/synthetic_{args.classes}'
     generate_synthetic_dataset(out, num_images=args.num_images, size=args.size, seed=args.seed, classes=args.classes)
     verify_splits(out)
     print(f'splits verified; dataset ready in {out}')

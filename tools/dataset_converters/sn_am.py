@@ -24,12 +24,16 @@ from hemaseg.data.splits import verify_splits
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=f'Input: a folder of full images ({" ".join(IMAGE_EXTS)}). Per image <stem>.<ext> the nuclei are '
-               'given in the annotation folder as (a) <stem>.json in LabelMe format, one polygon per nucleus with '
-               'label --label (other labels are ignored), or (b) <stem>.png instance mask (0 background, each '
-               'positive id one nucleus; only in a separate --annotations folder). Each nucleus gives one crop '
-               '<stem>_c<k> centred on its centroid, black-padded outside the image; its mask is 1 on that nucleus. '
-               'Splits: 6:2:2 x 3 folds, grouped by source image. Images without annotation are listed, not fatal.')
+        epilog=f"""input:
+  a folder of full images ({' '.join(IMAGE_EXTS)}); per image <stem>.<ext> its nuclei, in the
+  annotation folder, as either
+    (a) <stem>.json  LabelMe file: one polygon per nucleus, label --label (other labels ignored), or
+    (b) <stem>.png   instance mask: 0 background, each positive id one nucleus
+                     (8/16-bit; only in a separate --annotations folder)
+output:
+  one crop <stem>_c<k> per nucleus, centred on its centroid, black-padded outside the image;
+  its mask is 1 on that nucleus only. Splits 6:2:2 x 3 folds, grouped by source image.
+  Images without annotation are warned about and listed, not fatal.""")
     p.add_argument('images', help='folder of full SN-AM images')
     p.add_argument('--annotations', help='folder of <stem>.json / <stem>.png annotations (default: the image folder)')
     p.add_argument('--out', default='data/sn_am', help='output folder (default: data/sn_am)')

@@ -25,8 +25,11 @@ from hemaseg.data.wbc_zheng2018 import SUBSETS, convert_wbc_zheng2018
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog='Input: <src>/dataset1/NNN.bmp + NNN.png and <src>/dataset2/NNN.bmp + NNN.png; masks are grey '
-               'levels 0 background, 128 cytoplasm, 255 nucleus. Output: images/, masks/, splits/, meta.json.')
+        epilog="""input:
+  <src>/dataset1/NNN.bmp + NNN.png and <src>/dataset2/NNN.bmp + NNN.png; masks are grey
+  levels 0 background (red cells included), 128 cytoplasm, 255 nucleus.
+output:
+  images/, masks/, splits/fold{0,1,2}_{train,val,test}.txt, meta.json""")
     p.add_argument('src', help='folder holding dataset1/ and dataset2/ (e.g. a clone of the authors\' release)')
     p.add_argument('--out', help='output folder (default: data/wbc_<classes>)')
     p.add_argument('--subsets', nargs='+', choices=SUBSETS, default=list(SUBSETS),

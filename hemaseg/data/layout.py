@@ -1,0 +1,151 @@
+"""Writer of the project's on-disk dataset format (read by the mmseg configs)::
+
+    <out>/images/<stem>.png   RGB image (BGR order on disk, as cv2 writes it), uint8, 3 channels
+    <out>/masks/<stem>.png    uint8 label map: 'nucleus' mode 0=background 1=nucleus;
+                              '3class' mode 0=background 1=cytoplasm 2=nucleus
+    <out>/splits/all.txt      every stem, sorted, one per line
+    <out>/splits/fold{0,1,2}_{train,val,test}.txt   (see hemaseg.data.splits)
+    <out>/meta.json           dataset, classes, palette, num_images, folds, source, converter,
+                              options, repaired_pixels {stem: n}, groups {stem: id} (if used),
+                              strata {stem: id} (if used)
+
+A converter creates a :class:`DatasetWriter`, calls :meth:`~DatasetWriter.add` per
+sample and :meth:`~DatasetWriter.finalize` at the end.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from .io import DatasetError, PathLike, write_image, write_mask
+from .splits import INCOMPLETE, NUM_FOLDS, SPLIT_NAMES, Fold, make_folds, write_splits
+
+CLASS_MODES: dict[str, tuple[tuple[str, ...], list[list[int]]]] = {
+    'nucleus': (('background', 'nucleus'), [[0, 0, 0], [255, 0, 255]]),
+    '3class': (('background', 'cytoplasm', 'nucleus'), [[0, 0, 0], [0, 255, 255], [255, 0, 255]]),
+}
+_STEM_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._-]*$')
+
+
+def class_mode(mode: str) -> tuple[tuple[str, ...], list[list[int]]]:
+    """``(classes, palette)`` for ``'nucleus'`` (binary) or ``'3class'``."""
+    if mode not in CLASS_MODES:
+        raise DatasetError(f'unknown classes mode {mode!r}; choose one of {sorted(CLASS_MODES)}')
+    return CLASS_MODES[mode]
+
+
+def load_meta(root: PathLike) -> dict:
+    """Read ``<root>/meta.json``."""
+    path = Path(root) / 'meta.json'
+    if (Path(root) / INCOMPLETE).is_file():
+        raise DatasetError(f'{root} holds an unfinished conversion (the converter failed or was stopped); run it again')
+    if not path.is_file():
+        raise DatasetError(f'{path} does not exist; is {root} a converted dataset?')
+    return json.loads(path.read_text(encoding='utf-8'))
+
+
+class DatasetWriter:
+    """Writes samples into ``out`` and, on :meth:`finalize`, the split files and meta.json.
+
+    ``out`` must be absent, empty or a previous output of a converter (it has a
+    meta.json or the ``.incomplete`` marker); in the last case its images/, masks/ and splits/ are replaced so no
+    stale sample survives. Any other non-empty folder is refused rather than mixed
+    into, since the split files must describe exactly what is on disk. meta.json is
+    written last, so its presence means "complete"; until then a marker file
+    ``.incomplete`` lets the next run recognise and clean a folder left by a failed run.
+    """
+
+    def __init__(self, out: PathLike, *, dataset: str, classes: str, converter: str, source: str,
+                 options: dict, seed: int = 0) -> None:
+        self.out = Path(out)
+        self.classes, self.palette = class_mode(classes)
+        self.dataset, self.converter, self.source = dataset, converter, source
+        self.options, self.seed = options, seed
+        self.stems: list[str] = []
+        self.groups: dict[str, str] = {}
+        self.strata: dict[str, str] = {}
+        self.repaired: dict[str, int] = {}
+        self._prepare()
+
+    def _prepare(self) -> None:
+        if self.out.exists():
+            if not self.out.is_dir():
+                raise DatasetError(f'output {self.out} exists and is not a folder')
+            if (self.out / 'meta.json').is_file() or (self.out / INCOMPLETE).is_file():
+                for sub in ('images', 'masks', 'splits'):
+                    shutil.rmtree(self.out / sub, ignore_errors=True)
+                (self.out / 'meta.json').unlink(missing_ok=True)
+            elif any(self.out.iterdir()):
+                raise DatasetError(f'output folder {self.out} is not empty and holds no meta.json; '
+                                   'refusing to write a dataset into it (choose an empty or new folder)')
+        for sub in ('images', 'masks'):
+            (self.out / sub).mkdir(parents=True, exist_ok=True)
+        (self.out / INCOMPLETE).write_text('conversion in progress or failed; rerun the converter\n')
+
+    def add(self, stem: str, image_rgb: np.ndarray, mask: np.ndarray, *, group: str | None = None,
+            stratum: str | None = None, repaired_pixels: int = 0) -> None:
+        """Write one sample. ``mask`` holds class labels (0 .. num_classes-1)."""
+        if not _STEM_RE.match(stem):
+            raise DatasetError(f'stem {stem!r} is not a safe file name ([A-Za-z0-9._-], no leading dot)')
+        if stem in self.repaired:
+            raise DatasetError(f'duplicate stem {stem!r}')
+        if image_rgb.shape[:2] != mask.shape[:2]:
+            raise DatasetError(f'{stem}: image {image_rgb.shape} and mask {mask.shape} differ in size')
+        if mask.size and int(mask.max()) >= len(self.classes):
+            raise DatasetError(f'{stem}: mask label {int(mask.max())} >= number of classes {len(self.classes)}')
+        write_image(self.out / 'images' / f'{stem}.png', image_rgb)
+        write_mask(self.out / 'masks' / f'{stem}.png', mask)
+        self.stems.append(stem)
+        self.repaired[stem] = int(repaired_pixels)
+        if group is not None:
+            self.groups[stem] = str(group)
+        if stratum is not None:
+            self.strata[stem] = str(stratum)
+
+    def finalize(self) -> list[Fold]:
+        """Make and write the folds and meta.json; return the folds."""
+        for name, mapping in (('group', self.groups), ('stratum', self.strata)):
+            if mapping and len(mapping) != len(self.stems):
+                raise ValueError(f'every sample or none must have a {name}')
+        folds = make_folds(self.stems, seed=self.seed, groups=self.groups or None, strata=self.strata or None)
+        write_splits(self.out, self.stems, folds)
+        meta = {
+            'dataset': self.dataset,
+            'classes': list(self.classes),
+            'palette': self.palette,
+            'num_images': len(self.stems),
+            'folds': NUM_FOLDS,
+            'source': self.source,
+            'converter': self.converter,
+            'options': self.options,
+            'repaired_pixels': {s: n for s, n in sorted(self.repaired.items()) if n},
+        }
+        if self.groups:
+            meta['groups'] = dict(sorted(self.groups.items()))
+        if self.strata:
+            meta['strata'] = dict(sorted(self.strata.items()))
+        with open(self.out / 'meta.json', 'w', encoding='utf-8', newline='\n') as f:
+            json.dump(meta, f, indent=2)
+            f.write('\n')
+        (self.out / INCOMPLETE).unlink()
+        return folds
+
+
+def summarize_folds(folds: list[Fold], strata: dict[str, str] | None = None) -> list[str]:
+    """Human-readable lines with split sizes per fold (and per stratum, if given)."""
+    lines = []
+    for k, fold in enumerate(folds):
+        parts = []
+        for name in SPLIT_NAMES:
+            part = f'{name} {len(fold[name])}'
+            if strata:
+                counts = Counter(strata[s] for s in fold[name])
+                part += ' (' + ', '.join(f'{st}: {n}' for st, n in sorted(counts.items())) + ')'
+            parts.append(part)
+        lines.append(f'fold{k}: ' + ' | '.join(parts))
+    return lines

@@ -1,0 +1,43 @@
+"""The converter CLIs: argument wiring, defaults, verification, exit status 2 on DatasetError."""
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _cli(name):
+    spec = importlib.util.spec_from_file_location(f'cli_{name}', ROOT / 'tools/dataset_converters' / f'{name}.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_make_synthetic_cli(tmp_path, capsys):
+    _cli('make_synthetic').main(['--out', str(tmp_path / 's'), '--num-images', '6', '--size', '48',
+                                 '--classes', '3class', '--seed', '2'])
+    assert 'splits verified' in capsys.readouterr().out
+    meta = json.loads((tmp_path / 's/meta.json').read_text())
+    assert meta['options'] == {'num_images': 6, 'size': 48, 'seed': 2, 'classes': '3class'}
+
+
+def test_default_out_is_relative_to_cwd(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _cli('make_synthetic').main(['--num-images', '5', '--size', '32'])
+    assert (tmp_path / 'data/synthetic_nucleus/splits/fold2_test.txt').is_file()
+
+
+def test_sn_am_cli_error_exits_2(tmp_path, capsys):
+    import cv2
+    (tmp_path / 'imgs').mkdir()
+    cv2.imwrite(str(tmp_path / 'imgs/x.png'), np.zeros((20, 20, 3), np.uint8))
+    (tmp_path / 'imgs/x.json').write_text('{not json')
+    module = _cli('sn_am')
+    with pytest.raises(SystemExit) as e:
+        module.run_cli(module.main, [str(tmp_path / 'imgs'), '--out', str(tmp_path / 'o')])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith('error: annotation ') and 'x.json is not readable JSON' in err
