@@ -1,6 +1,20 @@
-"""Framework-free building blocks of the papers (plain PyTorch)."""
-from .attention import CBAM, ChannelGate, EdgeGuidedAttention, SpatialGate
-from .edges import edge_map, laplacian_band, laplacian_pyramid_edge, rgb_to_grayscale, sobel_magnitude
+"""Framework-free building blocks of the papers (plain PyTorch).
 
-__all__ = ['CBAM', 'ChannelGate', 'EdgeGuidedAttention', 'SpatialGate', 'edge_map', 'laplacian_band',
-           'laplacian_pyramid_edge', 'rgb_to_grayscale', 'sobel_magnitude']
+MSFF-SegNeXt (spec 000): edge operators, CBAM, EdgeGuidedAttention, R2U-Net baseline.
+YOLACT-CIS (spec 001): Ghost modules / Ghost-ResNet, DDAM, DFFN.
+R-Mask R-CNN (spec 004): softmax channel/spatial attention and the attention FPN.
+"""
+from .attention import CBAM, ChannelGate, EdgeGuidedAttention, SpatialGate
+from .attention_fpn import AttentionFPN, SoftmaxChannelAttention, SoftmaxSpatialAttention, build_attention
+from .ddam import DualDomainAttention, FrequencyChannelAttention, dct_basis
+from .dffn import DualStreamFeatureFusion
+from .edges import edge_map, laplacian_band, laplacian_pyramid_edge, rgb_to_grayscale, sobel_magnitude
+from .ghost import GhostBottleneck, GhostModule, GhostResNet, ghost_resnet50, resnet50
+from .r2unet import R2UNet
+
+__all__ = [
+    'AttentionFPN', 'CBAM', 'ChannelGate', 'DualDomainAttention', 'DualStreamFeatureFusion', 'EdgeGuidedAttention',
+    'FrequencyChannelAttention', 'GhostBottleneck', 'GhostModule', 'GhostResNet', 'R2UNet', 'SoftmaxChannelAttention',
+    'SoftmaxSpatialAttention', 'SpatialGate', 'build_attention', 'dct_basis', 'edge_map', 'ghost_resnet50',
+    'laplacian_band', 'laplacian_pyramid_edge', 'resnet50', 'rgb_to_grayscale', 'sobel_magnitude'
+]

@@ -26,15 +26,22 @@ class ChannelGate(nn.Module):
 
 
 class SpatialGate(nn.Module):
-    """CBAM spatial gate: m = sigmoid(Conv7x7([max_c z; mean_c z])), z <- z * m."""
+    """CBAM spatial gate: m = sigmoid(Conv_kxk([max_c z; mean_c z])), z <- z * m.
 
-    def __init__(self, kernel_size: int = 7):
+    Also DDAM's spatial attention SAM (spec 001 §2.3.2 A7), which has no conv bias.
+    """
+
+    def __init__(self, kernel_size: int = 7, bias: bool = True):
         super().__init__()
-        self.conv = nn.Conv2d(2, 1, kernel_size, padding=kernel_size // 2, bias=True)
+        self.conv = nn.Conv2d(2, 1, kernel_size, padding=kernel_size // 2, bias=bias)
+
+    def gate(self, z: torch.Tensor) -> torch.Tensor:
+        """Spatial weights m of shape (B, 1, H, W)."""
+        pooled = torch.cat([z.amax(dim=1, keepdim=True), z.mean(dim=1, keepdim=True)], dim=1)
+        return torch.sigmoid(self.conv(pooled))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        pooled = torch.cat([z.amax(dim=1, keepdim=True), z.mean(dim=1, keepdim=True)], dim=1)
-        return z * torch.sigmoid(self.conv(pooled))
+        return z * self.gate(z)
 
 
 class CBAM(nn.Module):

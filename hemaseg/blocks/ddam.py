@@ -31,6 +31,8 @@ from typing import Literal, Sequence
 import torch
 import torch.nn as nn
 
+from .attention import SpatialGate
+
 DCTNorm = Literal['none', 'mean', 'ortho']
 DEFAULT_FREQS = ((0, 0), (0, 1), (1, 0))
 
@@ -114,22 +116,6 @@ class FrequencyChannelAttention(nn.Module):
         return x * self.gate(x)
 
 
-class SpatialAttention(nn.Module):
-    """SAM of CBAM (spec 001 §2.3.2 A7): ``M_S = sigmoid(Conv_kxk([mean_c x; max_c x]))``, output ``M_S * x``."""
-
-    def __init__(self, kernel_size: int = 7):
-        super().__init__()
-        self.conv = nn.Conv2d(2, 1, kernel_size, padding=kernel_size // 2, bias=False)
-
-    def gate(self, x: torch.Tensor) -> torch.Tensor:
-        """Spatial weights ``M_S`` of shape (B, 1, H, W)."""
-        pooled = torch.cat([x.mean(dim=1, keepdim=True), x.amax(dim=1, keepdim=True)], dim=1)
-        return torch.sigmoid(self.conv(pooled))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * self.gate(x)
-
-
 class DualDomainAttention(nn.Module):
     """DDAM (spec 001 §2.3): FCAM then SAM in series, ``F'' = M_S(F') * F'`` with ``F' = M_F(F) * F``.
 
@@ -143,7 +129,7 @@ class DualDomainAttention(nn.Module):
                  dct_norm: DCTNorm = 'mean', add_max_pool: bool = False, spatial_kernel: int = 7):
         super().__init__()
         self.channel_attention = FrequencyChannelAttention(channels, reduction, freqs, dct_norm, add_max_pool)
-        self.spatial_attention = SpatialAttention(spatial_kernel)
+        self.spatial_attention = SpatialGate(spatial_kernel, bias=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.spatial_attention(self.channel_attention(x))

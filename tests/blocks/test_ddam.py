@@ -4,7 +4,8 @@ import math
 import pytest
 import torch
 
-from hemaseg.blocks.ddam import (DualDomainAttention, FrequencyChannelAttention, SpatialAttention,
+from hemaseg.blocks.attention import SpatialGate
+from hemaseg.blocks.ddam import (DualDomainAttention, FrequencyChannelAttention,
                                  dct_basis)
 
 
@@ -87,8 +88,8 @@ def test_cbam_row_of_table3():
 def test_spatial_attention_is_cbam_sam():
     torch.manual_seed(0)
     x = torch.randn(2, 16, 6, 5)
-    sam = SpatialAttention()
-    pooled = torch.stack([x.mean(1), x.amax(1)], dim=1)
+    sam = SpatialGate(bias=False)
+    pooled = torch.stack([x.amax(1), x.mean(1)], dim=1)
     expected = torch.sigmoid(torch.nn.functional.conv2d(pooled, sam.conv.weight, padding=3))
     torch.testing.assert_close(sam.gate(x), expected)
     assert sam.gate(x).shape == (2, 1, 6, 5)
@@ -107,7 +108,7 @@ def test_parameter_counts():
     assert n_params(FrequencyChannelAttention(256)) == mlp == 8464
     # Components share the MLP: Table 3 variants all have the same size.
     assert n_params(FrequencyChannelAttention(256, freqs=[(0, 0), (0, 1), (1, 0), (1, 1)])) == 8464
-    assert n_params(SpatialAttention()) == 2 * 7 * 7
+    assert n_params(SpatialGate(bias=False)) == 2 * 7 * 7
     assert n_params(DualDomainAttention(256)) == 8562
 
 
