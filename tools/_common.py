@@ -33,4 +33,27 @@ def load_config(args, *must_exist):
         cfg.merge_from_dict(args.cfg_options)
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config))[0])
+    if args.launcher == 'pytorch':
+        init_cpu_process_group(cfg)
     return cfg
+
+
+def init_cpu_process_group(cfg) -> None:
+    """Start the gloo process group ourselves on machines without CUDA.
+
+    MMEngine's ``init_dist`` calls ``torch.cuda.set_device`` unconditionally and its
+    default DDP wrapper passes ``device_ids=[LOCAL_RANK]``, so both fail on a CPU-only
+    node. The Runner skips ``init_dist`` when a process group already exists, and a
+    ``model_wrapper_cfg`` without device ids gives CPU DDP. CUDA machines are untouched.
+    """
+    import torch
+    import torch.distributed as dist
+    if torch.cuda.is_available() or dist.is_initialized():
+        return
+    backend = cfg.get('env_cfg', {}).get('dist_cfg', {}).get('backend', 'gloo')
+    if backend != 'gloo':
+        print(f'no CUDA device: using the gloo backend instead of {backend}')
+    dist.init_process_group(backend='gloo')
+    if cfg.get('model_wrapper_cfg') is None:
+        cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False,
+                                     find_unused_parameters=cfg.get('find_unused_parameters', False))

@@ -1,19 +1,9 @@
 #!/usr/bin/env bash
 # Multi-GPU (or multi-process CPU) testing with torchrun and MMEngine's pytorch launcher:
 #   bash tools/dist_test.sh CONFIG CHECKPOINT NUM_GPUS [test.py options]
-# NNODES, NODE_RANK, MASTER_ADDR and PORT select a multi-node run.
 set -euo pipefail
 CONFIG=$1
 CHECKPOINT=$2
 GPUS=$3
 shift 3
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
-ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-PYTHON=${PYTHON:-python}
-PYTHONPATH="$ROOT:${PYTHONPATH:-}" exec "$PYTHON" -m torch.distributed.run \
-    --nnodes="$NNODES" --node_rank="$NODE_RANK" --master_addr="$MASTER_ADDR" \
-    --nproc_per_node="$GPUS" --master_port="$PORT" \
-    "$ROOT/tools/test.py" "$CONFIG" "$CHECKPOINT" --launcher pytorch "$@"
+exec bash "$(dirname "$0")/_dist_run.sh" test.py "$GPUS" "$CONFIG" "$CHECKPOINT" "$@"

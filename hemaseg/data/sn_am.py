@@ -67,9 +67,11 @@ class Nucleus:
         return self.top + float(ys.mean()), self.left + float(xs.mean())
 
 
-def load_labelme_nuclei(path: PathLike, image_hw: tuple[int, int], label: str = 'nucleus',
-                        bounds_tolerance: float = 3.0) -> tuple[list[Nucleus], Counter]:
-    """Nuclei of a LabelMe JSON, and a Counter of the labels of the ignored shapes."""
+def load_labelme_regions(path: PathLike, image_hw: tuple[int, int], accept: Callable[[str], bool],
+                         bounds_tolerance: float = 3.0) -> tuple[list[tuple[str, Nucleus]], Counter]:
+    """``(label, region)`` for every LabelMe polygon whose label passes ``accept``, and a
+    Counter of the labels of the ignored shapes. Shared by the SN-AM crops and the COCO
+    instance converters (:mod:`hemaseg.data.coco_converters`)."""
     path = Path(path)
     try:
         doc = json.loads(path.read_text(encoding='utf-8'))
@@ -81,10 +83,10 @@ def load_labelme_nuclei(path: PathLike, image_hw: tuple[int, int], label: str = 
     jh, jw = doc.get('imageHeight'), doc.get('imageWidth')
     if (jh is not None and jh != h) or (jw is not None and jw != w):
         raise DatasetError(f'annotation {path} is for a {jw}x{jh} image but the image is {w}x{h} (WxH)')
-    nuclei, ignored = [], Counter()
+    regions, ignored = [], Counter()
     for i, shape in enumerate(doc['shapes']):
         name = str(shape.get('label', '')).strip()
-        if name.lower() != label.lower():
+        if not accept(name):
             ignored[name] += 1
             continue
         where = f'shape #{i} ({name!r}) of {path}'
@@ -113,8 +115,17 @@ def load_labelme_nuclei(path: PathLike, image_hw: tuple[int, int], label: str = 
             cv2.fillPoly(local, [fixed], 1, lineType=cv2.LINE_8, shift=_SHIFT)
         if not local.any():
             raise DatasetError(f'{where} covers no pixel of the image')
-        nuclei.append(Nucleus(y0, x0, local.astype(bool), where))
-    return nuclei, ignored
+        regions.append((name, Nucleus(y0, x0, local.astype(bool), where)))
+    return regions, ignored
+
+
+def load_labelme_nuclei(path: PathLike, image_hw: tuple[int, int], label: str = 'nucleus',
+                        bounds_tolerance: float = 3.0) -> tuple[list[Nucleus], Counter]:
+    """Nuclei of a LabelMe JSON (shapes labelled ``label``, case-insensitive), and a Counter
+    of the labels of the ignored shapes."""
+    regions, ignored = load_labelme_regions(path, image_hw, lambda name: name.lower() == label.lower(),
+                                            bounds_tolerance)
+    return [r for _, r in regions], ignored
 
 
 def load_instance_nuclei(path: PathLike, image_hw: tuple[int, int]) -> list[Nucleus]:
@@ -163,8 +174,38 @@ def paste_mask(dst: np.ndarray, src: np.ndarray, top: int, left: int) -> int:
     return int(src.sum()) - int(src[ov[1]].sum())
 
 
-def _safe_stem(stem: str) -> str:
+def safe_stem(stem: str) -> str:
+    """``stem`` with every character outside ``[A-Za-z0-9._-]`` replaced by '_' (no leading dot)."""
     return re.sub(r'[^A-Za-z0-9._-]', '_', stem).lstrip('.') or '_'
+
+
+def find_annotated_images(img_dir: Path, ann_dir: Path, ann_exts: tuple[str, ...]
+                          ) -> tuple[dict[str, Path], dict[str, Path], dict[str, str]]:
+    """``(images, annotations, safe)``: image and annotation files by stem, and every
+    image stem made file-name safe. Two files per stem, an annotation without image, no
+    image at all or stems colliding once made safe are errors; images without
+    annotation are allowed (the caller reports them)."""
+    image_files: dict[str, Path] = {}
+    for p in sorted(img_dir.iterdir()):
+        if p.is_file() and p.suffix.lower() in IMAGE_EXTS:
+            if p.stem in image_files:
+                raise DatasetError(f'two images share the stem {p.stem!r}: {image_files[p.stem].name}, {p.name}')
+            image_files[p.stem] = p
+    if not image_files:
+        raise DatasetError(f'no images ({", ".join(IMAGE_EXTS)}) in {img_dir}')
+    ann_files: dict[str, Path] = {}
+    for p in sorted(ann_dir.iterdir()):
+        if p.is_file() and p.suffix.lower() in ann_exts:
+            if p.stem in ann_files:
+                raise DatasetError(f'two annotations for {p.stem!r}: {ann_files[p.stem].name}, {p.name}')
+            ann_files[p.stem] = p
+    if orphans := sorted(set(ann_files) - set(image_files)):
+        raise DatasetError(f'{len(orphans)} annotation(s) have no image in {img_dir}: '
+                           + ', '.join(ann_files[s].name for s in orphans[:20]))
+    safe = {s: safe_stem(s) for s in image_files}
+    if clash := [s for s, n in Counter(safe.values()).items() if n > 1]:
+        raise DatasetError(f'image names collide after making them file-name safe: {clash}')
+    return image_files, ann_files, safe
 
 
 def convert_sn_am(images: PathLike, out: PathLike, annotations: PathLike | None = None, crop_size: int = 350,
@@ -180,28 +221,8 @@ def convert_sn_am(images: PathLike, out: PathLike, annotations: PathLike | None 
     if crop_size < 8:
         raise DatasetError(f'crop size {crop_size} is too small')
 
-    image_files: dict[str, Path] = {}
-    for p in sorted(img_dir.iterdir()):
-        if p.is_file() and p.suffix.lower() in IMAGE_EXTS:
-            if p.stem in image_files:
-                raise DatasetError(f'two images share the stem {p.stem!r}: {image_files[p.stem].name}, {p.name}')
-            image_files[p.stem] = p
-    if not image_files:
-        raise DatasetError(f'no images ({", ".join(IMAGE_EXTS)}) in {img_dir}')
-
     ann_exts = ('.json',) if ann_dir == img_dir else ('.json', '.png')
-    ann_files: dict[str, Path] = {}
-    for p in sorted(ann_dir.iterdir()):
-        if p.is_file() and p.suffix.lower() in ann_exts:
-            if p.stem in ann_files:
-                raise DatasetError(f'two annotations for {p.stem!r}: {ann_files[p.stem].name}, {p.name}')
-            ann_files[p.stem] = p
-    if orphans := sorted(set(ann_files) - set(image_files)):
-        raise DatasetError(f'{len(orphans)} annotation(s) have no image in {img_dir}: '
-                           + ', '.join(ann_files[s].name for s in orphans[:20]))
-    safe = {s: _safe_stem(s) for s in image_files}
-    if clash := [s for s, n in Counter(safe.values()).items() if n > 1]:
-        raise DatasetError(f'image names collide after making them file-name safe: {clash}')
+    image_files, ann_files, safe = find_annotated_images(img_dir, ann_dir, ann_exts)
 
     log(f'cutting {crop_size}x{crop_size} nucleus-centred crops from {len(image_files)} images in {img_dir} '
         f'(annotations: {ann_dir}) -> {out}')

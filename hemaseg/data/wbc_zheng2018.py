@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+
+import numpy as np
 
 from .io import DatasetError, PathLike, check_same_size, map_mask_values, read_image, read_mask
 from .layout import DatasetWriter, summarize_folds
@@ -61,6 +63,24 @@ def pair_files(folder: Path) -> list[tuple[str, Path, Path]]:
     return [(s, images[s], masks[s]) for s in sorted(images)]
 
 
+def load_labeled_pair(img_path: Path, mask_path: Path, value_to_label: Mapping[int, int], snap_tolerance: int,
+                      stem: str, log: Callable[[str], None]) -> tuple[np.ndarray, np.ndarray, int]:
+    """``(image_rgb, labels, repaired_pixels)`` of an image and its grey-level mask.
+
+    Stray grey levels within ``snap_tolerance`` are snapped (see
+    :func:`~hemaseg.data.io.map_mask_values`) and logged with ``stem``.
+    """
+    image = read_image(img_path)
+    raw = read_mask(mask_path)
+    check_same_size(image, raw, img_path, mask_path)
+    snapped: list[tuple[int, int, int]] = []
+    labels, repaired = map_mask_values(raw, value_to_label, mask_path, snap_tolerance, snapped)
+    if repaired:
+        log(f'  {stem}: snapped {repaired} px of stray grey levels in {mask_path}: '
+            + ', '.join(f'{v} ({c} px) -> {lv}' for v, c, lv in snapped))
+    return image, labels, repaired
+
+
 def convert_wbc_zheng2018(src: PathLike, out: PathLike, subsets: Sequence[str] = SUBSETS,
                           classes: str = 'nucleus', seed: int = 0, snap_tolerance: int = 60,
                           log: Callable[[str], None] = print) -> dict:
@@ -89,15 +109,9 @@ def convert_wbc_zheng2018(src: PathLike, out: PathLike, subsets: Sequence[str] =
     for sub, items in pairs.items():
         prefix = 'd' + sub[-1]
         for name, img_path, mask_path in items:
-            image = read_image(img_path)
-            raw = read_mask(mask_path)
-            check_same_size(image, raw, img_path, mask_path)
-            snapped: list[tuple[int, int, int]] = []
-            labels, repaired = map_mask_values(raw, RAW_LEVELS[classes], mask_path, snap_tolerance, snapped)
             stem = f'{prefix}_{name}'
-            if repaired:
-                log(f'  {stem}: snapped {repaired} px of stray grey levels in {mask_path}: '
-                    + ', '.join(f'{v} ({c} px) -> {lv}' for v, c, lv in snapped))
+            image, labels, repaired = load_labeled_pair(img_path, mask_path, RAW_LEVELS[classes], snap_tolerance,
+                                                        stem, log)
             writer.add(stem, image, labels, stratum=sub, repaired_pixels=repaired)
             done += 1
             if done % PROGRESS_EVERY == 0 or done == total:

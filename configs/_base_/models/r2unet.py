@@ -1,15 +1,6 @@
-# R2U-Net baseline (t=2, base 64): registered by mmseg_plugins, 1x1 classifier on its output.
-norm_cfg = dict(type='BN', requires_grad=True)
-data_preprocessor = dict(
-    type='SegDataPreProcessor', mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375],
-    bgr_to_rgb=True, pad_val=0, seg_pad_val=255, size_divisor=16)
+# R2U-Net baseline (t=2, base 64): registered by mmseg_plugins; the same 1x1 classifier on
+# the full-resolution decoder output as the U-Net config.
+_base_ = ['./unet.py']
 model = dict(
-    type='EncoderDecoder',
-    data_preprocessor=data_preprocessor,
-    backbone=dict(type='R2UNet', in_channels=3, base_channels=64, num_stages=5, t=2),
-    decode_head=dict(
-        type='FCNHead', in_channels=64, in_index=0, channels=64, num_convs=0, concat_input=False,
-        dropout_ratio=0.0, num_classes=2, norm_cfg=norm_cfg, align_corners=False,
-        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
-    train_cfg=dict(),
-    test_cfg=dict(mode='whole'))
+    backbone=dict(_delete_=True, type='R2UNet', in_channels=3, base_channels=64, num_stages=5, t=2),
+    decode_head=dict(in_index=0))

@@ -1,0 +1,17 @@
+# R-Mask R-CNN (spec 004): ResNet-50 -> FPN + bottom-up path with channel -> spatial attention
+# after each bottom-up sum ("B-U-CA-SA", N2..N5, N6 = max-pool of N5) -> Mask R-CNN RPN and RoI
+# heads on N2..N6 / N2..N5, RPN anchors of 16, 32, 64, 128, 256 px (paper, §2.2.7).
+# Not reproduced: the paper's "semantic segmentation layer" / "adaptive mask head" (no
+# architecture given, spec 004 §2.2.8-2.2.9): the mask head is mmdet's FCNMaskHead.
+# Attention: softmax CA/SA rescaled to mean 1 (literal=False, a declared deviation, spec 004
+# A2/A3); literal=True is the paper's form. Variants: bottom_up_attention='ca'/'sa'/'sa-ca',
+# top_down_attention='ca-sa' (FPN-AM).
+_base_ = ['./mask-rcnn_r50_fpn_wbc-512.py']
+model = dict(
+    neck=dict(
+        _delete_=True, type='BUCASAFPN', in_channels=[256, 512, 1024, 2048], out_channels=256, num_outs=5,
+        top_down_attention=None, bottom_up=True, bottom_up_attention='ca-sa', literal=False),
+    rpn_head=dict(
+        # One size per level: 16, 32, 64, 128, 256 px on N2..N6 (4 x stride); the paper's four
+        # ratios {1:1, 1:2, 2:1, 2:2} are three distinct ones.
+        anchor_generator=dict(scales=[4], ratios=[0.5, 1.0, 2.0], strides=[4, 8, 16, 32, 64])))

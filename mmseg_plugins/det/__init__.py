@@ -1,0 +1,19 @@
+"""mmdet registrations of the instance-segmentation papers (importing this registers them).
+
+=================  ======  =====================================================
+name               kind    wraps
+=================  ======  =====================================================
+``GhostResNet``    MODELS  hemaseg.blocks.ghost.GhostResNet (spec 001 §2.1)
+``DFFN``           MODELS  hemaseg.blocks.dffn.DualStreamFeatureFusion + DDAM
+``BUCASAFPN``      MODELS  hemaseg.blocks.attention_fpn.AttentionFPN (spec 004)
+``YOLACTCIS``      MODELS  mmdet YOLACT, protonet on N3 before DDAM (spec 001)
+=================  ======  =====================================================
+
+Configs (``default_scope = 'mmdet'``) load it with
+``custom_imports = dict(imports=['mmseg_plugins', 'mmseg_plugins.det'], allow_failed_imports=False)``.
+"""
+from .backbones import GhostResNet
+from .detectors import YOLACTCIS
+from .necks import BUCASAFPN, DFFN
+
+__all__ = ['BUCASAFPN', 'DFFN', 'GhostResNet', 'YOLACTCIS']

@@ -1,0 +1,46 @@
+#!/usr/bin/env python
+"""COCO mask/box AP of instance predictions (spec 001 §6.1): AP, AP50, AP75, APs/m/l, AR.
+
+    python tools/coco_eval.py GT.json PRED.json [--iou-type segm bbox] [--out metrics.json]
+
+PRED.json is a COCO results list: image_id, category_id, score and a compressed-RLE
+"segmentation" (mask AP) and/or "bbox" [x, y, w, h] (box AP; derived from the mask
+if absent). The table is in %; --out writes fractions (pycocotools' convention,
+-1 = no ground truth in that area range).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+try:
+    import hemaseg  # noqa: F401
+except ImportError:  # run from a checkout without `pip install -e .`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from hemaseg.coco_eval import IOU_TYPES, evaluate, format_table
+from hemaseg.data.io import run_cli
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('gt', help='ground-truth COCO file (e.g. <dataset>/annotations/fold0_test.json)')
+    p.add_argument('pred', help='predictions: COCO results list')
+    p.add_argument('--iou-type', nargs='+', choices=IOU_TYPES, default=list(IOU_TYPES),
+                   help='mask (segm) and/or box (bbox) AP (default: both)')
+    p.add_argument('--out', help='write the metrics as JSON here')
+    args = p.parse_args(argv)
+    results = evaluate(args.gt, args.pred, args.iou_type)
+    print(format_table(results))
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps({'gt': args.gt, 'pred': args.pred, **results}, indent=2) + '\n',
+                                  encoding='utf-8')
+        print(f'metrics written to {args.out}')
+
+
+if __name__ == '__main__':
+    run_cli(main)
