@@ -111,8 +111,8 @@ def check_predictions(gt: COCO, preds: Any, iou_types: Sequence[str]) -> None:
                            f'(ground truth has {len(gt.imgs)} images, ids {min(gt.imgs, default=None)}..'
                            f'{max(gt.imgs, default=None)})')
     if unknown_cat:
-        problems.insert(0, f'unknown category ids: {", ".join(sorted(unknown_cat))} '
-                           f'(ground truth: {", ".join(f"{c["id"]}={c["name"]}" for c in gt.cats.values())})')
+        known = ', '.join(f"{c['id']}={c['name']}" for c in gt.cats.values())
+        problems.insert(0, f'unknown category ids: {", ".join(sorted(unknown_cat))} (ground truth: {known})')
     if problems:
         shown = problems[:MAX_LISTED] + ([f'… and {len(problems) - MAX_LISTED} more'] if len(problems) > MAX_LISTED
                                          else [])

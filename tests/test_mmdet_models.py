@@ -247,7 +247,11 @@ def test_config_model_loss_backward_and_predict(name, tiny_coco):
 def test_yolact_cis_feeds_the_protonet_n3_before_ddam(tiny_coco):
     model = MODELS.build(load_config('yolact-cis').model).eval()
     seen = {}
-    model.mask_head.protonet.register_forward_hook(lambda m, inp, out: seen.setdefault('proto_in', inp[0]))
+
+    def keep_input(module, inputs, output):
+        seen['proto_in'] = inputs[0]
+
+    model.mask_head.protonet.register_forward_hook(keep_input)
     batch = model.data_preprocessor(tiny_batch(tiny_coco, 'test', [0], keep_ratio=True), False)
     with torch.no_grad():
         model(**batch, mode='predict')
@@ -270,7 +274,9 @@ def test_config_pipelines_run_on_coco_data(name, size, tiny_coco):
         h, w = sample['inputs'].shape[-2:]
         assert (h, w) == (size or (512, 512))
         gt = sample['data_samples'].gt_instances
-        assert len(gt) > 0 and gt.masks.masks.shape[-2:] == (h, w) and len(gt.masks) == len(gt.bboxes)
+        # Training targets follow the network input; evaluation keeps the original 128x128 masks.
+        mask_size = (h, w) if loader == 'train_dataloader' else (128, 128)
+        assert len(gt) > 0 and gt.masks.masks.shape[-2:] == mask_size and len(gt.masks) == len(gt.bboxes)
 
 
 # --------------------------------------------------------------------------- tools/ end to end

@@ -54,6 +54,8 @@ from .splits import INCOMPLETE, NUM_FOLDS, SPLIT_NAMES, make_folds
 SEGM_FORMATS = ('polygon', 'rle')
 Segmentation = Union[list[list[float]], list[list[int]], dict]
 MAX_LISTED = 50  # problems listed in one error message
+BOUNDS_TOLERANCE = 1.0  # px a polygon/bbox may exceed the image (float rounding of foreign files)
+BBOX_TOLERANCE = 2.0  # px between a bbox and its segmentation's box (polygon extent vs. rasterised)
 
 
 @dataclass
@@ -348,8 +350,8 @@ def _validate(data: Any, json_path: Path, image_root: Path, bounds_tolerance: fl
             'per_category': {name: per_cat.get(name, 0) for name in cat_names.values()}}
 
 
-def validate_coco(json_path: PathLike, image_root: PathLike, bounds_tolerance: float = 1.0,
-                  bbox_tolerance: float = 2.0) -> dict:
+def validate_coco(json_path: PathLike, image_root: PathLike, bounds_tolerance: float = BOUNDS_TOLERANCE,
+                  bbox_tolerance: float = BBOX_TOLERANCE) -> dict:
     """Check a COCO instance-segmentation file against its images; return counts.
 
     Checks: the file is indexed by pycocotools; unique image/annotation/category ids
@@ -423,7 +425,7 @@ class CocoWriter:
         """Write ``images/<stem>.png`` and encode its ``(category, HxW bool mask)`` instances.
 
         Empty masks are skipped with a note; ``notes`` from the converter are stored in
-        meta.json next to the encoder's own (holes, dropped polygons).
+        meta.json next to the encoder's own (RLE fallback for masks with holes).
         """
         if safe_stem(stem) != stem:
             raise DatasetError(f'stem {stem!r} is not a safe file name ([A-Za-z0-9._-], no leading dot)')
@@ -460,8 +462,6 @@ class CocoWriter:
         if not self.records:
             raise DatasetError('no images to write')
         stems = [r.stem for r in self.records]
-        if len(set(stems)) != len(stems):
-            raise DatasetError(f'duplicate stems: {sorted(s for s, n in Counter(stems).items() if n > 1)[:10]}')
         for name, mapping in (('group', self.groups), ('stratum', self.strata)):
             if mapping and len(mapping) != len(stems):
                 raise ValueError(f'every image or none must have a {name}')
@@ -498,7 +498,7 @@ class CocoWriter:
         counts = {}
         for key, (data, path) in files.items():
             _write_json(path, data)
-            counts[key] = _validate(data, path, self.out / 'images', 1.0, 2.0, sizes)
+            counts[key] = _validate(data, path, self.out / 'images', BOUNDS_TOLERANCE, BBOX_TOLERANCE, sizes)
 
         summary = {'num_images': len(stems), 'categories': categories, 'instances': counts['all']['per_category'],
                    'splits': [{split: {'images': counts[f'fold{k}_{split}']['images'],

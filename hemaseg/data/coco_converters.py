@@ -252,7 +252,7 @@ class _Exporter:
     """Turns annotated source images into output images: as is, padded square or cropped."""
 
     def __init__(self, writer: CocoWriter, crop: int | None, stride: int | None, pad_square: bool,
-                 min_visible: float, log: Log) -> None:
+                 min_visible: float) -> None:
         if crop is not None and pad_square:
             raise DatasetError('choose either cropping (ALL-IDB1) or square padding (BCCD), not both')
         if crop is not None and (crop < 8 or stride is None or not 0 < stride <= crop):
@@ -260,7 +260,7 @@ class _Exporter:
         if not 0 <= min_visible <= 1:
             raise DatasetError(f'min_visible must be in [0, 1], got {min_visible}')
         self.writer, self.crop, self.stride, self.pad_square = writer, crop, stride, pad_square
-        self.min_visible, self.log = min_visible, log
+        self.min_visible = min_visible
         self.dropped_parts = 0
         self.empty_crops = 0
 
@@ -334,8 +334,9 @@ def convert_labelme(images: PathLike, out: PathLike, annotations: PathLike | Non
     ``annotations`` holds ``<stem>.json`` per image (default: the image folder).
     ``label_map`` maps LabelMe labels (case-insensitive) to categories; labels not in
     it are ignored and counted. Without it every label is its own category. Images
-    without annotation or without any mapped shape are listed and skipped.
-    Cropping/padding: module doc.
+    without annotation or without any mapped shape are listed and skipped. Polygons are
+    rasterised as in the SN-AM converter (``cv2.fillPoly``, vertices at pixel centres,
+    boundary pixels included) and then re-encoded. Cropping/padding: module doc.
     """
     t0 = time.perf_counter()
     img_dir = Path(images).resolve()
@@ -350,7 +351,7 @@ def convert_labelme(images: PathLike, out: PathLike, annotations: PathLike | Non
                'min_visible': min_visible, 'seed': seed, 'bounds_tolerance': bounds_tolerance}
     writer = CocoWriter(out, categories=_map_categories(label_map), dataset=dataset, converter='coco_instances labelme',
                         source=str(img_dir), seed=seed, segm_format=segm_format, log=log, options=options)
-    exporter = _Exporter(writer, crop, stride, pad_square, min_visible, log)
+    exporter = _Exporter(writer, crop, stride, pad_square, min_visible)
     log(f'converting {len(image_files)} images from {img_dir} (LabelMe: {ann_dir}) -> {out}')
     ignored: Counter = Counter()
     skipped: list[str] = []
@@ -431,7 +432,7 @@ def convert_coco(json_path: PathLike, images: PathLike, out: PathLike, category_
                'min_visible': min_visible, 'seed': seed, 'bounds_tolerance': bounds_tolerance}
     writer = CocoWriter(out, categories=categories, dataset=dataset, converter='coco_instances coco',
                         source=str(json_path), seed=seed, segm_format=segm_format, log=log, options=options)
-    exporter = _Exporter(writer, crop, stride, pad_square, min_visible, log)
+    exporter = _Exporter(writer, crop, stride, pad_square, min_visible)
     log(f'converting {len(files)} images of {json_path} (images under {img_root}) -> {out}')
     ignored: Counter = Counter()
     skipped: list[str] = []
