@@ -2,5 +2,5 @@
 # train on 2 CPU cores in a few minutes.
 _base_ = [
     '../_base_/models/msff-segnext_mscan-t.py', '../_base_/datasets/synthetic_nucleus.py',
-    '../_base_/schedules/demo_cpu_600it.py', '../_base_/default_runtime.py'
+    '../_base_/schedules/cpu_600it.py', '../_base_/default_runtime.py'
 ]

@@ -1,4 +1,4 @@
-# The from-scratch schedule shortened to 600 iterations for the embedded CPU demo.
+# The from-scratch schedule shortened to 600 iterations for CPU runs: the demo and the WBC cross-validation of docs/results.md.
 _base_ = ['./scratch_adamw_poly.py']
 max_iters = 600
 train_cfg = dict(max_iters=max_iters, val_interval=200)
