@@ -13,20 +13,20 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from pycocotools import mask as mask_utils
 
 pytest.importorskip('mmdet', reason='mmdet is not installed (OpenMMLab detection stack, see tools/setup_env.sh)')
 pytest.importorskip('mmcv.ops', reason='mmcv was built without its compiled ops (RoIAlign, NMS)')
+pytest.importorskip('mmseg', reason='mmsegmentation is not installed (mmseg_plugins imports it)')
 
 from mmengine.config import Config  # noqa: E402
 from mmengine.dataset import pseudo_collate  # noqa: E402
-from mmengine.registry import init_default_scope  # noqa: E402
+from mmengine.registry import DefaultScope  # noqa: E402
 
 import mmseg_plugins.det  # noqa: E402,F401  (registers the adapters)
 from conftest import REPO_ROOT  # noqa: E402
 from hemaseg.blocks import AttentionFPN, DualStreamFeatureFusion, ghost_resnet50  # noqa: E402
 from mmdet.registry import DATASETS, MODELS  # noqa: E402
-
-init_default_scope('mmdet')
 
 CONFIGS = {
     'yolact-cis': 'configs/yolact_cis/yolact-cis_ghost-r50-s4_dffn-ddam_wbc-550x550.py',
@@ -39,6 +39,18 @@ CONFIGS = {
 GHOST_S4_PARAMS = 8_153_504  # hemaseg's Ghost-ResNet-50, S = 4, no FC (spec 001 Table 2: 8.16 M)
 RESNET50_PARAMS = 23_508_032  # torchvision / mmdet ResNet-50 without FC
 SPLITS = {'train': [0, 1, 2, 3], 'val': [4, 5], 'test': [3, 4, 5]}
+SIZE = 64  # network input of the in-process tests (CPU time)
+
+
+@pytest.fixture(autouse=True, scope='module')
+def mmdet_scope_single_thread():
+    """mmdet registry scope for this module only (the mmseg tests need theirs), and one thread:
+    tiny tensors on a shared CPU stall on OpenMP synchronisation otherwise (5-10x here)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        yield
+    torch.set_num_threads(threads)
 
 
 def n_params(module: torch.nn.Module) -> int:
@@ -52,7 +64,8 @@ def load_config(name: str) -> Config:
 # --------------------------------------------------------------------------- tiny COCO data set
 def write_tiny_coco(root: str, num_images: int = 6, size: int = 128, seed: int = 0) -> str:
     """``num_images`` RGB images with 1-3 elliptical 'cells' each, in the WBC COCO layout
-    (images/, annotations/fold0_{train,val,test}.json, one category 'cell' with id 1)."""
+    (images/, annotations/fold0_{train,val,test}.json, one category 'cell' with id 1).
+    Even images carry polygons, odd ones compressed RLE (the converters write both)."""
     rng = np.random.default_rng(seed)
     os.makedirs(osp.join(root, 'images'), exist_ok=True)
     os.makedirs(osp.join(root, 'annotations'), exist_ok=True)
@@ -66,10 +79,16 @@ def write_tiny_coco(root: str, num_images: int = 6, size: int = 128, seed: int =
             poly = cv2.ellipse2Poly(center, axes, int(rng.integers(0, 180)), 0, 360, 12)
             cv2.fillPoly(img, [poly], (150, 70, 120))  # cytoplasm
             cv2.fillPoly(img, [((poly - center) * 0.5 + center).astype(np.int32)], (110, 30, 70))  # nucleus
-            x, y, w, h = cv2.boundingRect(poly)
+            if img_id % 2 == 0:
+                segm = [poly.astype(float).ravel().tolist()]
+            else:
+                mask = cv2.fillPoly(np.zeros((size, size), np.uint8), [poly], 1)
+                segm = mask_utils.encode(np.asfortranarray(mask))
+                segm['counts'] = segm['counts'].decode()
+            rle = mask_utils.frPyObjects(segm, size, size) if isinstance(segm, list) else segm
             annotations.append(dict(id=len(annotations) + 1, image_id=img_id, category_id=1, iscrowd=0,
-                                    segmentation=[poly.astype(float).ravel().tolist()],
-                                    area=float(cv2.contourArea(poly)), bbox=[x, y, w, h]))
+                                    segmentation=segm, area=float(mask_utils.area(rle).sum()),
+                                    bbox=[float(v) for v in mask_utils.toBbox(rle).reshape(-1, 4)[0]]))
         name = f'cell_{img_id:02d}.png'
         cv2.imwrite(osp.join(root, 'images', name), img)
         images.append(dict(id=img_id, file_name=name, height=size, width=size))
@@ -87,11 +106,11 @@ def tiny_coco(tmp_path_factory):
 
 
 def tiny_batch(root: str, split: str, indices, keep_ratio: bool) -> list:
-    """Samples of the tiny set through a 128x128 pipeline (as the data loader yields them)."""
+    """Samples of the tiny set through a SIZE x SIZE pipeline (as the data loader yields them)."""
     pipeline = [
         dict(type='LoadImageFromFile'),
         dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
-        dict(type='Resize', scale=(128, 128), keep_ratio=keep_ratio),
+        dict(type='Resize', scale=(SIZE, SIZE), keep_ratio=keep_ratio),
         dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
     ]
     ds = DATASETS.build(dict(type='CocoDataset', data_root=root, ann_file=f'annotations/fold0_{split}.json',
@@ -134,7 +153,8 @@ def test_ghost_backbone_mmdet_arguments(tmp_path):
     # The documented way to start from a local checkpoint of hemaseg's ghost_resnet50.
     ref = ghost_resnet50(4)
     torch.save(ref.state_dict(), tmp_path / 'ghost.pth')
-    model = MODELS.build(dict(type='GhostResNet', init_cfg=dict(type='Pretrained', checkpoint=str(tmp_path / 'ghost.pth'))))
+    init_cfg = dict(type='Pretrained', checkpoint=str(tmp_path / 'ghost.pth'))
+    model = MODELS.build(dict(type='GhostResNet', init_cfg=init_cfg))
     assert not torch.equal(model.stem[0][0].weight, ref.stem[0][0].weight)
     model.init_weights()
     for (name, p), q in zip(model.state_dict().items(), ref.state_dict().values()):
@@ -216,13 +236,17 @@ def test_config_builds_with_expected_parts(name):
 def test_config_model_loss_backward_and_predict(name, tiny_coco):
     torch.manual_seed(0)
     cfg = load_config(name)
-    if name.startswith('yolact'):  # anchors laid on the level grids of a 128 input
+    if name.startswith('yolact'):  # anchors laid on the level grids of a small input
         cfg.model.bbox_head.anchor_generator.update(strides=[8, 16, 32, 64, 128],
                                                     centers=[(4, 4), (8, 8), (16, 16), (32, 32), (64, 64)])
-    model = MODELS.build(cfg.model)
-    model.init_weights()
-    model.train()
-    data = model.data_preprocessor(tiny_batch(tiny_coco, 'train', [0, 1], keep_ratio=not name.startswith('yolact')),
+    else:  # fewer RoIs: the 4-conv mask head dominates CPU time
+        cfg.model.train_cfg.rpn_proposal.update(nms_pre=200, max_per_img=100)
+        cfg.model.train_cfg.rcnn.sampler.num = 16
+        cfg.model.test_cfg.rpn.update(nms_pre=200, max_per_img=100)
+        cfg.model.test_cfg.rcnn.max_per_img = 20
+    model = MODELS.build(cfg.model).train()
+    # One image (CPU time); batching and padding are exercised by the tools/ tests.
+    data = model.data_preprocessor(tiny_batch(tiny_coco, 'train', [0], keep_ratio=not name.startswith('yolact')),
                                    True)
     losses = model(**data, mode='loss')
     expected = {'loss_cls', 'loss_bbox', 'loss_mask'} | ({'loss_segm'} if name.startswith('yolact')
@@ -234,31 +258,24 @@ def test_config_model_loss_backward_and_predict(name, tiny_coco):
     grads = [p.grad for p in model.backbone.parameters() if p.requires_grad]
     assert all(g is not None for g in grads) and any(g.abs().sum() > 0 for g in grads)
     assert next(model.neck.lateral_convs[0].parameters()).grad is not None
+    if name.startswith('yolact'):  # tensor mode: raw head outputs (YOLACTCIS routes the features itself)
+        (cls_scores, _, _), (protos, _) = model(**data, mode='tensor')
+        assert len(cls_scores) == 5 and protos[0].shape[:2] == (SIZE // 4, SIZE // 4)
 
     model.eval()
+    seen = {}
+    if name == 'yolact-cis':  # spec 001 §2.2 item 5: the protonet takes N3 before DDAM
+        model.mask_head.protonet.register_forward_hook(lambda m, inputs, out: seen.update(proto_in=inputs[0]))
     with torch.no_grad():
         batch = model.data_preprocessor(tiny_batch(tiny_coco, 'test', [0], keep_ratio=True), False)
         results = model(**batch, mode='predict')
+        if name == 'yolact-cis':
+            fused = model.neck.fuse(model.backbone(batch['inputs']))
+            torch.testing.assert_close(seen['proto_in'], fused[0])
+            assert not torch.allclose(seen['proto_in'], model.neck.attend(fused)[0])
     pred = results[0].pred_instances
-    assert len(pred) > 0 and pred.masks.shape[-2:] == (128, 128)
+    assert len(pred) > 0 and pred.masks.shape[-2:] == (128, 128)  # rescaled to the original image
     assert pred.bboxes.shape == (len(pred), 4) and set(pred.labels.tolist()) <= {0}
-
-
-def test_yolact_cis_feeds_the_protonet_n3_before_ddam(tiny_coco):
-    model = MODELS.build(load_config('yolact-cis').model).eval()
-    seen = {}
-
-    def keep_input(module, inputs, output):
-        seen['proto_in'] = inputs[0]
-
-    model.mask_head.protonet.register_forward_hook(keep_input)
-    batch = model.data_preprocessor(tiny_batch(tiny_coco, 'test', [0], keep_ratio=True), False)
-    with torch.no_grad():
-        model(**batch, mode='predict')
-        fused = model.neck.fuse(model.backbone(batch['inputs']))
-        attended = model.neck.attend(fused)
-    torch.testing.assert_close(seen['proto_in'], fused[0])
-    assert not torch.allclose(seen['proto_in'], attended[0])
 
 
 @pytest.mark.parametrize('name, size', [('yolact-cis', (550, 550)), ('r-mask-rcnn', None)])

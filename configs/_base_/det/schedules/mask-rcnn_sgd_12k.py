@@ -1,6 +1,7 @@
 # R-Mask R-CNN training (spec 004 §4): SGD with momentum ("velocity") 0.7, lr 0.001 at batch 1,
 # weight decay 1e-4. Here a global batch of 4 (set in the model configs) with the lr scaled
-# linearly (0.004). The paper states no schedule: linear warm-up over 500 iterations, then x0.1 at 2/3 and 11/12 of training.
+# linearly (0.004). The paper states no schedule: linear warm-up over 500 iterations, then x0.1
+# at 2/3 and 11/12 of training.
 # The plain Mask R-CNN baseline uses the same schedule (spec 001/004: same hyper-parameters).
 max_iters = 12000
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=1000)
