@@ -39,3 +39,18 @@ def test_empty_agreement_scores_one_and_shape_mismatch_raises():
         confusion_counts(np.zeros((3, 3)), np.zeros((3, 4)))
     with pytest.raises(ValueError, match='no images'):
         summarize([])
+
+
+def test_cross_validate_scores_subsets_by_name_prefix(tmp_path):
+    from cross_validate import subset_metrics
+    csv = tmp_path / 'per_image.csv'
+    csv.write_text('image,tp,fp,fn,tn,Dice,IoU,Accuracy,Precision,Recall\n'
+                   'd1_001.png,3,1,0,4,x,x,x,x,x\n'
+                   'd1_002.png,1,0,1,6,x,x,x,x,x\n'
+                   'd2_001.png,0,0,2,6,x,x,x,x,x\n')
+    m = subset_metrics(str(csv), ['d1', 'd2'])
+    assert m['d1/Dice'] == pytest.approx(8 / 11)            # pooled tp4 fp1 fn1
+    assert m['d1/mDice'] == pytest.approx((6 / 7 + 2 / 3) / 2)
+    assert m['d2/Dice'] == 0.0 and m['d2/Recall'] == 0.0
+    with pytest.raises(SystemExit, match='d3_'):
+        subset_metrics(str(csv), ['d3'])

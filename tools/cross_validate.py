@@ -6,7 +6,8 @@
 ``run`` trains and tests every fold (fold k uses ``splits/fold{k}_{train,val,test}.txt``
 of the config's data root), testing the checkpoint that scored best on the fold's
 validation split, and writes ``cv_summary.json`` and ``cv_summary.md`` (mean +/- std
-over folds of every metric). ``compare`` runs the independent two-sample Student
+over folds of every metric). ``--subset-prefixes d1 d2`` also scores the images whose file names start with each
+prefix separately (e.g. the two WBC sub-datasets). ``compare`` runs the independent two-sample Student
 t-test over fold values that reproduces the paper's Table 4 (spec 000 §6.1).
 """
 import argparse
@@ -30,6 +31,23 @@ def fold_overrides(fold: int) -> list:
                                   ('test_dataloader', 'test'))]
 
 
+def subset_metrics(per_image_csv: str, prefixes: list) -> dict:
+    """Pooled and per-image-mean scores of the images whose names start with ``<prefix>_``."""
+    import csv
+
+    from hemaseg.metrics import ConfusionCounts, summarize
+    with open(per_image_csv) as f:
+        rows = list(csv.DictReader(f))
+    out = {}
+    for prefix in prefixes:
+        counts = [ConfusionCounts(*(int(r[k]) for k in ('tp', 'fp', 'fn', 'tn')))
+                  for r in rows if r['image'].startswith(prefix + '_')]
+        if not counts:
+            raise SystemExit(f'error: no image of {per_image_csv} starts with {prefix}_')
+        out.update({f'{prefix}/{k}': v for k, v in summarize(counts).items()})
+    return out
+
+
 def run_fold(config: str, fold: int, work_dir: str, cfg_options: list) -> dict:
     opts = ['--cfg-options', *fold_overrides(fold), *cfg_options]
     metrics_json = osp.join(work_dir, 'test_metrics.json')
@@ -47,7 +65,8 @@ def run_fold(config: str, fold: int, work_dir: str, cfg_options: list) -> dict:
 
 
 def summarize(per_fold: dict) -> dict:
-    names = [n for n in REPORTED if all(n in m for m in per_fold.values())]
+    first = next(iter(per_fold.values()))
+    names = [n for n in first if n.split('/')[-1] in REPORTED and all(n in m for m in per_fold.values())]
     out = {}
     for n in names:
         vals = np.array([m[n] for m in per_fold.values()], float)
@@ -92,6 +111,8 @@ def main():
     r.add_argument('--folds', type=int, nargs='+', default=[0, 1, 2])
     r.add_argument('--work-dir')
     r.add_argument('--cfg-options', nargs='+', default=[])
+    r.add_argument('--subset-prefixes', nargs='+', default=[],
+                   help='also score images named <prefix>_* separately, e.g. d1 d2 for the WBC sub-datasets')
     c = sub.add_parser('compare')
     c.add_argument('a', help='cv_summary.json of the baseline (Group 1)')
     c.add_argument('b', help='cv_summary.json of the new model (Group 2)')
@@ -104,7 +125,10 @@ def main():
         per_fold = {}
         for k in args.folds:
             print(f'=== fold {k} ({args.folds.index(k) + 1}/{len(args.folds)}) ===', flush=True)
-            per_fold[k] = run_fold(args.config, k, osp.join(work_dir, f'fold{k}'), args.cfg_options)
+            fold_dir = osp.join(work_dir, f'fold{k}')
+            per_fold[k] = run_fold(args.config, k, fold_dir, args.cfg_options)
+            if args.subset_prefixes:
+                per_fold[k].update(subset_metrics(osp.join(fold_dir, 'per_image.csv'), args.subset_prefixes))
         print(f'summary written to {write_summary(args.config, work_dir, per_fold)}')
     else:
         summaries = []

@@ -22,6 +22,9 @@ def main():
     args = p.parse_args()
     cfg = load_config(args, args.checkpoint)
     cfg.load_from = args.checkpoint
+    if (args.overlay_dir or args.per_image_csv) and cfg.get('default_scope') != 'mmseg':
+        raise SystemExit('error: --overlay-dir and --per-image-csv are for segmentation (mmseg) configs; '
+                         f"{args.config} has default_scope={cfg.get('default_scope')!r}")
     if args.split == 'val':
         cfg.test_dataloader = cfg.val_dataloader
     if args.per_image_csv:
