@@ -49,7 +49,7 @@ def test_cross_validate_scores_subsets_by_name_prefix(tmp_path):
                    'd1_002.png,1,0,1,6,x,x,x,x,x\n'
                    'd2_001.png,0,0,2,6,x,x,x,x,x\n')
     m = subset_metrics(str(csv), ['d1', 'd2'])
-    assert m['d1/Dice'] == pytest.approx(8 / 11)            # pooled tp4 fp1 fn1
+    assert m['d1/Dice'] == pytest.approx(8 / 10)  # pooled tp4 fp1 fn1: 2*4 / (2*4 + 1 + 1)
     assert m['d1/mDice'] == pytest.approx((6 / 7 + 2 / 3) / 2)
     assert m['d2/Dice'] == 0.0 and m['d2/Recall'] == 0.0
     with pytest.raises(SystemExit, match='d3_'):
