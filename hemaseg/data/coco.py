@@ -35,7 +35,6 @@ import contextlib
 import io
 import json
 import math
-import shutil
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -48,6 +47,7 @@ from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
 from .io import DatasetError, PathLike, read_image, write_image
+from .layout import prepare_output_dir
 from .sn_am import safe_stem
 from .splits import INCOMPLETE, NUM_FOLDS, SPLIT_NAMES, make_folds
 
@@ -406,18 +406,7 @@ class CocoWriter:
         self._prepare()
 
     def _prepare(self) -> None:
-        if self.out.exists():
-            if not self.out.is_dir():
-                raise DatasetError(f'output {self.out} exists and is not a folder')
-            if (self.out / 'meta.json').is_file() or (self.out / INCOMPLETE).is_file():
-                for sub in ('images', 'annotations'):
-                    shutil.rmtree(self.out / sub, ignore_errors=True)
-                (self.out / 'meta.json').unlink(missing_ok=True)
-            elif any(self.out.iterdir()):
-                raise DatasetError(f'output folder {self.out} is not empty and holds no meta.json; '
-                                   'refusing to write a dataset into it (choose an empty or new folder)')
-        (self.out / 'images').mkdir(parents=True, exist_ok=True)
-        (self.out / INCOMPLETE).write_text('conversion in progress or failed; rerun the converter\n')
+        prepare_output_dir(self.out, replaced=('images', 'annotations'), created=('images',))
 
     def add(self, stem: str, image_rgb: np.ndarray, instances: Sequence[tuple[str, np.ndarray]], *,
             group: str | None = None, stratum: str | None = None, source_file: str | None = None,

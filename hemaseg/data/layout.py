@@ -18,6 +18,7 @@ import json
 import re
 import shutil
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +50,28 @@ def load_meta(root: PathLike) -> dict:
     return json.loads(path.read_text(encoding='utf-8'))
 
 
+def prepare_output_dir(out: Path, replaced: Sequence[str], created: Sequence[str]) -> None:
+    """Make ``out`` ready for a converter and mark it incomplete until ``meta.json`` is written.
+
+    An earlier converter output (``meta.json`` or the incomplete marker) has its ``replaced``
+    folders and ``meta.json`` removed; any other non-empty folder is refused, so a wrong
+    ``--out`` never deletes a user's files.
+    """
+    if out.exists():
+        if not out.is_dir():
+            raise DatasetError(f'output {out} exists and is not a folder')
+        if (out / 'meta.json').is_file() or (out / INCOMPLETE).is_file():
+            for sub in replaced:
+                shutil.rmtree(out / sub, ignore_errors=True)
+            (out / 'meta.json').unlink(missing_ok=True)
+        elif any(out.iterdir()):
+            raise DatasetError(f'output folder {out} is not empty and holds no meta.json; '
+                               'refusing to write a dataset into it (choose an empty or new folder)')
+    for sub in created:
+        (out / sub).mkdir(parents=True, exist_ok=True)
+    (out / INCOMPLETE).write_text('conversion in progress or failed; rerun the converter\n')
+
+
 class DatasetWriter:
     """Writes samples into ``out`` and, on :meth:`finalize`, the split files and meta.json.
 
@@ -73,19 +96,7 @@ class DatasetWriter:
         self._prepare()
 
     def _prepare(self) -> None:
-        if self.out.exists():
-            if not self.out.is_dir():
-                raise DatasetError(f'output {self.out} exists and is not a folder')
-            if (self.out / 'meta.json').is_file() or (self.out / INCOMPLETE).is_file():
-                for sub in ('images', 'masks', 'splits'):
-                    shutil.rmtree(self.out / sub, ignore_errors=True)
-                (self.out / 'meta.json').unlink(missing_ok=True)
-            elif any(self.out.iterdir()):
-                raise DatasetError(f'output folder {self.out} is not empty and holds no meta.json; '
-                                   'refusing to write a dataset into it (choose an empty or new folder)')
-        for sub in ('images', 'masks'):
-            (self.out / sub).mkdir(parents=True, exist_ok=True)
-        (self.out / INCOMPLETE).write_text('conversion in progress or failed; rerun the converter\n')
+        prepare_output_dir(self.out, replaced=('images', 'masks', 'splits'), created=('images', 'masks'))
 
     def add(self, stem: str, image_rgb: np.ndarray, mask: np.ndarray, *, group: str | None = None,
             stratum: str | None = None, repaired_pixels: int = 0) -> None:

@@ -11,7 +11,7 @@ from hemaseg.data.layout import load_meta
 from hemaseg.data.splits import verify_splits
 from hemaseg.data.wbc_zheng2018 import convert_wbc_zheng2018
 
-REAL = Path('/work/shared/data/wbc_zheng2018')
+REAL = Path(__file__).resolve().parents[3] / 'shared' / 'data' / 'wbc_zheng2018'  # ../shared beside the repo
 
 
 def _raw_mask(h, w, stray=None):
