@@ -42,8 +42,8 @@ import numpy as np
 
 from .coco import CocoWriter, load_json, quiet_coco, segmentation_problems
 from .io import DatasetError, PathLike, read_image
-from .sn_am import (IMAGE_EXTS, Nucleus, crop_with_padding, find_annotated_images, load_labelme_regions, paste_mask,
-                    safe_stem)
+from .sn_am import (IMAGE_EXTS, Nucleus, crop_with_padding, find_annotated_images, input_dirs,
+                    load_labelme_regions, paste_mask, safe_stem)
 from .wbc_zheng2018 import RAW_LEVELS, SUBSETS, find_subset_dir, load_labeled_pair, pair_files
 
 PROGRESS_EVERY = 50
@@ -339,11 +339,7 @@ def convert_labelme(images: PathLike, out: PathLike, annotations: PathLike | Non
     boundary pixels included) and then re-encoded. Cropping/padding: module doc.
     """
     t0 = time.perf_counter()
-    img_dir = Path(images).resolve()
-    ann_dir = Path(annotations).resolve() if annotations is not None else img_dir
-    for what, d in (('image', img_dir), ('annotation', ann_dir)):
-        if not d.is_dir():
-            raise DatasetError(f'{what} folder {d} does not exist')
+    img_dir, ann_dir = input_dirs(images, annotations)
     image_files, ann_files, safe = find_annotated_images(img_dir, ann_dir, ('.json',))
     category_of = _category_of(label_map)
     options = {'annotations': str(ann_dir), 'label_map': dict(label_map) if label_map else None,

@@ -208,16 +208,22 @@ def find_annotated_images(img_dir: Path, ann_dir: Path, ann_exts: tuple[str, ...
     return image_files, ann_files, safe
 
 
-def convert_sn_am(images: PathLike, out: PathLike, annotations: PathLike | None = None, crop_size: int = 350,
-                  label: str = 'nucleus', keep_other_nuclei: bool = False, seed: int = 0,
-                  bounds_tolerance: float = 3.0, log: Callable[[str], None] = print) -> dict:
-    """Cut nucleus-centred crops from ``images`` into ``out`` (see module doc); return a summary."""
-    t0 = time.perf_counter()
+def input_dirs(images: PathLike, annotations: PathLike | None) -> tuple[Path, Path]:
+    """Resolved image and annotation folders (annotations default to the image folder), both checked."""
     img_dir = Path(images).resolve()
     ann_dir = Path(annotations).resolve() if annotations is not None else img_dir
     for what, d in (('image', img_dir), ('annotation', ann_dir)):
         if not d.is_dir():
             raise DatasetError(f'{what} folder {d} does not exist')
+    return img_dir, ann_dir
+
+
+def convert_sn_am(images: PathLike, out: PathLike, annotations: PathLike | None = None, crop_size: int = 350,
+                  label: str = 'nucleus', keep_other_nuclei: bool = False, seed: int = 0,
+                  bounds_tolerance: float = 3.0, log: Callable[[str], None] = print) -> dict:
+    """Cut nucleus-centred crops from ``images`` into ``out`` (see module doc); return a summary."""
+    t0 = time.perf_counter()
+    img_dir, ann_dir = input_dirs(images, annotations)
     if crop_size < 8:
         raise DatasetError(f'crop size {crop_size} is too small')
 
