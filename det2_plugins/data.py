@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from detectron2.data import DatasetCatalog, DatasetMapper
+from detectron2.data import DatasetCatalog, DatasetMapper, MetadataCatalog
 from detectron2.data import detection_utils
 from detectron2.data import transforms as T
 from detectron2.data.datasets import register_coco_instances
@@ -22,7 +22,8 @@ class DatasetNotFoundError(FileNotFoundError):
 def register_coco_folder(root: str | Path, name: str = "wbc_coco") -> list[str]:
     """Register ``root/annotations/*.json`` as ``<name>_<stem>``; returns the registered names.
 
-    Already registered names are left alone (calling twice is harmless).
+    Calling twice with the same folder is harmless; the same name for another folder is an error
+    (Detectron2's catalog is process-wide, so it would silently keep the first folder).
     """
     root = Path(root)
     ann_dir, img_dir = root / "annotations", root / "images"
@@ -37,7 +38,12 @@ def register_coco_folder(root: str | Path, name: str = "wbc_coco") -> list[str]:
     names = []
     for js in jsons:
         dataset = f"{name}_{js.stem}"
-        if dataset not in DatasetCatalog.list():
+        if dataset in DatasetCatalog.list():
+            known = MetadataCatalog.get(dataset).get("json_file", None)
+            if known is None or Path(known).resolve() != js.resolve():
+                raise ValueError(f"dataset {dataset!r} is already registered for {known}; cannot register "
+                                 f"{js} under the same name (set DATASETS.COCO_NAME to another prefix)")
+        else:
             register_coco_instances(dataset, {}, str(js), str(img_dir))
         names.append(dataset)
     return names

@@ -85,7 +85,9 @@ def main(args):
         return res
     trainer = Trainer(cfg)
     trainer.resume_or_load(resume=args.resume)
-    return trainer.train()
+    trainer.train()
+    # DefaultTrainer.train() returns them only when TEST.EXPECTED_RESULTS is set.
+    return getattr(trainer, "_last_eval_results", None)
 
 
 def cli(argv=None):
@@ -94,6 +96,8 @@ def cli(argv=None):
         raise SystemExit(f"--num-gpus {args.num_gpus} needs that many CUDA devices; this machine has "
                          f"{torch.cuda.device_count()} (on CPU use --num-gpus 1)")
     print("Command Line Args:", args)
+    if args.num_gpus * args.num_machines == 1:
+        return main(args)  # in-process, so that callers get the evaluation results
     return launch(main, args.num_gpus, num_machines=args.num_machines, machine_rank=args.machine_rank,
                   dist_url=args.dist_url, args=(args,))
 

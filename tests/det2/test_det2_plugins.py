@@ -1,0 +1,198 @@
+"""Detectron2 side: every yaml config builds with the expected parameter counts, and real WBC
+data (../shared) trains a few iterations through tools/det2_train_net.py, is evaluated by
+Detectron2's COCOEvaluator, resumes from its checkpoint and evaluates with --eval-only.
+
+Detectron2 is not on PyPI; these tests skip where it is not installed (README, "Detectron2").
+``tools/run_tests.sh`` runs them with ``$DET2_PYTHON`` (default ``.venv-d2/bin/python``) when
+that interpreter can import detectron2.
+"""
+import json
+import os
+import os.path as osp
+import re
+
+import pytest
+import torch
+
+pytest.importorskip('detectron2', reason='Detectron2 is not installed (it is not on PyPI: build it from '
+                                         'source as the README section "Detectron2" explains)')
+
+from detectron2.config import get_cfg  # noqa: E402
+from detectron2.modeling import build_model  # noqa: E402
+
+import det2_train_net  # noqa: E402  (tools/ is on sys.path via conftest)
+from conftest import REPO_ROOT, WBC_ROOT  # noqa: E402
+from det2_plugins import add_hemaseg_config, register_coco_folder  # noqa: E402
+from det2_plugins.data import DatasetNotFoundError  # noqa: E402
+from hemaseg.blocks import ghost_resnet50, resnet50  # noqa: E402
+
+CONFIGS = {
+    'yolact-cis': 'configs/detectron2/yolact-cis_ghost-r50-s4_dffn-ddam_wbc-550.yaml',
+    'yolact-r50': 'configs/detectron2/yolact_r50_fpn_wbc-550.yaml',
+    'r-mask-rcnn': 'configs/detectron2/r-mask-rcnn_r50_bu-ca-sa-fpn_wbc-512.yaml',
+    'mask-rcnn': 'configs/detectron2/mask-rcnn_r50_fpn_wbc-512.yaml',
+}
+CPU_CONFIGS = sorted(os.listdir(osp.join(REPO_ROOT, 'configs/detectron2/cpu')))
+# Tiny runs: 128-px inputs, 2 images per batch.
+SMALL = ['INPUT.FIXED_SIZE', '[128,128]', 'INPUT.MIN_SIZE_TRAIN', '(128,)', 'INPUT.MAX_SIZE_TRAIN', '128',
+         'INPUT.MIN_SIZE_TEST', '128', 'INPUT.MAX_SIZE_TEST', '128', 'SOLVER.IMS_PER_BATCH', '2',
+         'DATALOADER.NUM_WORKERS', '0', 'TEST.EVAL_PERIOD', '0', 'SEED', '0']
+
+
+@pytest.fixture(autouse=True, scope='module')
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def make_cfg(path, *opts):
+    cfg = get_cfg()
+    add_hemaseg_config(cfg)
+    cfg.merge_from_file(osp.join(REPO_ROOT, path))
+    cfg.merge_from_list(['MODEL.DEVICE', 'cpu', *opts])
+    return cfg
+
+
+def n_params(module):
+    return sum(p.numel() for p in module.parameters())
+
+
+@pytest.fixture(scope='module')
+def wbc_coco_small(tmp_path_factory):
+    """Real WBC images (Zheng 2018) in COCO form: 8 training and 6 validation images of fold 0."""
+    if not osp.isdir(WBC_ROOT):
+        pytest.skip(f'real WBC data not found at {WBC_ROOT}')
+    from hemaseg.data.coco_converters import convert_wbc_coco
+    root = tmp_path_factory.mktemp('wbc_coco')
+    convert_wbc_coco(WBC_ROOT, root, log=lambda _: None)
+    ann = root / 'annotations'
+    for split, n in (('train', 8), ('val', 6)):
+        data = json.loads((ann / f'fold0_{split}.json').read_text())
+        # Both subsets (120x120 and 300x300 crops) in the small split.
+        data['images'] = sorted(data['images'], key=lambda im: im['width'])[:n // 2] + \
+            sorted(data['images'], key=lambda im: -im['width'])[:n - n // 2]
+        ids = {im['id'] for im in data['images']}
+        data['annotations'] = [a for a in data['annotations'] if a['image_id'] in ids]
+        (ann / f'small_{split}.json').write_text(json.dumps(data))
+    return str(root)
+
+
+@pytest.mark.parametrize('name', sorted(CONFIGS))
+def test_configs_build_with_expected_parameters(name):
+    model = build_model(make_cfg(CONFIGS[name]))
+    if name.startswith('yolact'):
+        body = model.backbone.bottom_up.body
+        reference = ghost_resnet50(4) if name == 'yolact-cis' else resnet50()
+        assert n_params(body) == n_params(reference)  # the hemaseg backbone, unchanged
+        assert n_params(body) == (8_153_504 if name == 'yolact-cis' else 23_508_032)
+    else:
+        assert n_params(model.backbone.bottom_up) == 23_508_032  # Detectron2's ResNet-50 (BN), no FC
+
+
+def test_yolact_cis_is_lighter_than_yolact_r50():
+    cis = n_params(build_model(make_cfg(CONFIGS['yolact-cis'])))
+    r50 = n_params(build_model(make_cfg(CONFIGS['yolact-r50'])))
+    # Backbone saving 15.35 M; the DFFN bottom-up convs and the DDAMs add 2.36 M back.
+    assert 0.55 < cis / r50 < 0.60
+
+
+def test_bucasa_backbone_levels_and_attention():
+    cfg = make_cfg(CONFIGS['r-mask-rcnn'])
+    model = build_model(cfg)
+    shapes = model.backbone.output_shape()
+    assert {k: v.stride for k, v in shapes.items()} == {'p2': 4, 'p3': 8, 'p4': 16, 'p5': 32, 'p6': 64}
+    neck = model.backbone.neck
+    assert neck.downsample_convs is not None and len(neck.bottom_up_attentions) == 3
+    feats = model.backbone(torch.randn(1, 3, 128, 96))
+    assert [tuple(f.shape[-2:]) for f in feats.values()] == [(32, 24), (16, 12), (8, 6), (4, 3), (2, 2)]
+
+
+def test_dffn_backbone_outputs_and_prototype_source():
+    model = build_model(make_cfg(CONFIGS['yolact-cis'])).eval()
+    with torch.no_grad():
+        feats = model.backbone(torch.randn(1, 3, 128, 128))
+    assert list(feats) == ['n3', 'n4', 'n5', 'n6', 'n7', 'proto']
+    assert [f.shape[-1] for f in feats.values()] == [16, 8, 4, 2, 1, 16]
+    # proto is N3 before DDAM: different from n3 (after DDAM) but the same with attention off.
+    assert not torch.allclose(feats['proto'], feats['n3'])
+    plain = build_model(make_cfg(CONFIGS['yolact-r50'])).eval()
+    with torch.no_grad():
+        pf = plain.backbone(torch.randn(1, 3, 128, 128))
+    assert list(pf) == ['p3', 'p4', 'p5', 'p6', 'p7', 'proto'] and torch.equal(pf['proto'], pf['p3'])
+
+
+def test_yolact_inference_returns_masks_at_the_original_size():
+    model = build_model(make_cfg(CONFIGS['yolact-cis'], 'MODEL.YOLACT.SCORE_THRESH_TEST', '0.0')).eval()
+    with torch.no_grad():
+        (out,) = model([{'image': torch.randint(0, 255, (3, 128, 128)).float(), 'height': 300, 'width': 240}])
+    inst = out['instances']
+    assert inst.image_size == (300, 240) and len(inst) > 0
+    assert inst.pred_masks.shape[1:] == (300, 240) and inst.pred_masks.dtype == torch.bool
+    assert inst.pred_boxes.tensor[:, 2].max() <= 240 and inst.pred_boxes.tensor[:, 3].max() <= 300
+
+
+def test_missing_data_is_named(tmp_path):
+    with pytest.raises(DatasetNotFoundError, match='does not exist.*coco_instances.py'):
+        register_coco_folder(tmp_path / 'nope')
+    (tmp_path / 'images').mkdir()
+    (tmp_path / 'annotations').mkdir()
+    with pytest.raises(DatasetNotFoundError, match='no \\*.json'):
+        register_coco_folder(tmp_path)
+
+
+def test_unregistered_split_is_named(wbc_coco_small, tmp_path):
+    args = ['--config-file', CONFIGS['yolact-cis'], 'DATASETS.COCO_ROOT', wbc_coco_small,
+            'DATASETS.TRAIN', '("wbc_coco_fold9_train",)', 'OUTPUT_DIR', str(tmp_path), *SMALL]
+    with pytest.raises(DatasetNotFoundError, match=r"wbc_coco_fold9_train.*wbc_coco_fold0_train"):
+        det2_train_net.cli(args)
+
+
+def test_same_name_other_folder_is_refused(wbc_coco_small, tmp_path):
+    register_coco_folder(wbc_coco_small, 'refuse_test')
+    other = tmp_path / 'other'
+    (other / 'images').mkdir(parents=True)
+    (other / 'annotations').mkdir()
+    (other / 'annotations' / 'small_train.json').write_text('{}')
+    with pytest.raises(ValueError, match='already registered'):
+        register_coco_folder(other, 'refuse_test')
+
+
+def _segm_ap(results):
+    return results['segm']['AP'], results['bbox']['AP']
+
+
+@pytest.mark.parametrize('name', ['yolact-cis', 'r-mask-rcnn'])
+def test_train_resume_and_evaluate_on_real_wbc(name, wbc_coco_small, tmp_path):
+    out = tmp_path / name
+    common = ['--config-file', CONFIGS[name], 'DATASETS.COCO_ROOT', wbc_coco_small, 'DATASETS.COCO_NAME', f'wbc_{name}',
+              'DATASETS.TRAIN', f'("wbc_{name}_small_train",)', 'DATASETS.TEST', f'("wbc_{name}_small_val",)',
+              'OUTPUT_DIR', str(out), 'SOLVER.CHECKPOINT_PERIOD', '2', *SMALL]
+    det2_train_net.cli([*common, 'SOLVER.MAX_ITER', '2'])
+    assert (out / 'model_final.pth').is_file()
+    # --resume continues at iteration 2 (not 0) up to the new MAX_ITER and evaluates at the end.
+    results = det2_train_net.cli(['--resume', *common, 'SOLVER.MAX_ITER', '4'])
+    log = (out / 'log.txt').read_text()
+    assert 'Starting training from iteration 2' in log
+    rows = [json.loads(line) for line in (out / 'metrics.json').read_text().splitlines()]
+    assert max(r['iteration'] for r in rows if 'total_loss' in r) == 3  # iterations 0..3
+    segm_ap, bbox_ap = _segm_ap(results)
+    # COCOEvaluator ran on the 6 validation images (a 4-iteration model scores low but not NaN).
+    assert 0.0 <= segm_ap <= 100.0 and 0.0 <= bbox_ap <= 100.0
+    preds = json.loads((out / 'inference' / f'wbc_{name}_small_val' / 'coco_instances_results.json').read_text())
+    val = json.loads(open(osp.join(wbc_coco_small, 'annotations', 'small_val.json')).read())
+    assert preds and {p['image_id'] for p in preds} <= {im['id'] for im in val['images']}
+    assert all('segmentation' in p and p['category_id'] == 1 for p in preds)
+    # --eval-only with the final weights gives the same numbers.
+    again = det2_train_net.cli(['--eval-only', *common, 'MODEL.WEIGHTS', str(out / 'model_final.pth')])
+    assert _segm_ap(again) == pytest.approx((segm_ap, bbox_ap), abs=1e-6)
+
+
+@pytest.mark.parametrize('name', CPU_CONFIGS)
+def test_cpu_schedules_inherit_the_full_configs(name):
+    cfg = make_cfg(osp.join('configs/detectron2/cpu', name))
+    base = re.sub(r'_wbc-192_cpu-800it\.yaml$', '', name)
+    full = make_cfg(next(p for p in CONFIGS.values() if osp.basename(p).startswith(base + '_wbc-')))
+    assert cfg.MODEL == full.MODEL  # the same network; only data size and schedule differ
+    assert cfg.SOLVER.MAX_ITER == 800 and cfg.DATASETS.TEST == ('wbc_coco_fold0_test',)
