@@ -338,3 +338,17 @@ def test_train_then_test_tools_report_coco_metrics(name, tiny_coco, tmp_path):
     assert 'coco/segm_mAP' in proc.stdout
     # The test split (3 images) was evaluated, not the validation split.
     assert '3/3' in proc.stdout + proc.stderr
+
+    # tools/infer.py on image files: overlays, instance-id maps and COCO-style predictions.
+    images = sorted(glob.glob(osp.join(tiny_coco, 'images', '*')))[:2]
+    infer_out = tmp_path / 'infer'
+    proc = run_tool([osp.join(REPO_ROOT, 'tools', 'infer.py'), config, osp.join(work, 'iter_4.pth'), *images,
+                     '--out', str(infer_out), '--score-thr', '0.0'])
+    for img in images:
+        stem = osp.splitext(osp.basename(img))[0]
+        overlay = cv2.imread(str(infer_out / 'overlays' / f'{stem}.png'))
+        assert overlay.shape == cv2.imread(img).shape
+        assert cv2.imread(str(infer_out / 'instances' / f'{stem}.png'), cv2.IMREAD_UNCHANGED).dtype == np.uint16
+    preds = json.load(open(infer_out / 'predictions.json'))
+    assert preds and {p['file_name'] for p in preds} <= {osp.basename(i) for i in images}
+    assert '[2/2]' in proc.stdout

@@ -11,6 +11,8 @@ import os
 import os.path as osp
 import re
 
+import cv2
+import numpy as np
 import pytest
 import torch
 
@@ -20,7 +22,8 @@ pytest.importorskip('detectron2', reason='Detectron2 is not installed (it is not
 from detectron2.config import get_cfg  # noqa: E402
 from detectron2.modeling import build_model  # noqa: E402
 
-import det2_train_net  # noqa: E402  (tools/ is on sys.path via conftest)
+import det2_infer  # noqa: E402  (tools/ is on sys.path via conftest)
+import det2_train_net  # noqa: E402
 from conftest import REPO_ROOT, WBC_ROOT  # noqa: E402
 from det2_plugins import add_hemaseg_config, register_coco_folder  # noqa: E402
 from det2_plugins.data import DatasetNotFoundError  # noqa: E402
@@ -187,6 +190,18 @@ def test_train_resume_and_evaluate_on_real_wbc(name, wbc_coco_small, tmp_path):
     # --eval-only with the final weights gives the same numbers.
     again = det2_train_net.cli(['--eval-only', *common, 'MODEL.WEIGHTS', str(out / 'model_final.pth')])
     assert _segm_ap(again) == pytest.approx((segm_ap, bbox_ap), abs=1e-6)
+
+    # tools/det2_infer.py on two real images (one 120x120, one 300x300), results at the original size.
+    images = [osp.join(wbc_coco_small, 'images', im['file_name']) for im in (val['images'][0], val['images'][-1])]
+    det2_infer.main(['--config-file', CONFIGS[name], '--weights', str(out / 'model_final.pth'), *images,
+                     '--out', str(out / 'infer'), '--score-thr', '0.0', '--opts', *SMALL[:10]])
+    for img in images:
+        stem = osp.splitext(osp.basename(img))[0]
+        shape = cv2.imread(img).shape
+        assert cv2.imread(str(out / 'infer' / 'overlays' / f'{stem}.png')).shape == shape
+        ids = cv2.imread(str(out / 'infer' / 'instances' / f'{stem}.png'), cv2.IMREAD_UNCHANGED)
+        assert ids.shape == shape[:2] and ids.dtype == np.uint16
+    assert json.loads((out / 'infer' / 'predictions.json').read_text())
 
 
 @pytest.mark.parametrize('name', CPU_CONFIGS)
