@@ -65,7 +65,34 @@ def build_ghost_resnet_backbone(cfg, input_shape: ShapeSpec) -> GhostResNetBackb
     return GhostResNetBackbone(g.DEPTH, g.RATIO or None, g.DW_SIZE, g.OUT_FEATURES, g.NORM, g.FROZEN_STAGES)
 
 
-class DFFNBackbone(Backbone):
+class _NeckBackbone(Backbone):
+    """A bottom-up network followed by a neck whose levels all have ``out_channels`` channels and
+    double their stride from the first input feature on (named ``<prefix><log2 stride>``)."""
+
+    def __init__(self, bottom_up: Backbone, in_features, what: str):
+        super().__init__()
+        self._shapes = bottom_up.output_shape()
+        _check_in_features(in_features, self._shapes, what)
+        self.bottom_up = bottom_up
+        self.in_features = list(in_features)
+
+    @property
+    def in_channels(self) -> list[int]:
+        return [self._shapes[f].channels for f in self.in_features]
+
+    def _name_levels(self, prefix: str, num_levels: int, out_channels: int) -> None:
+        first_stride = self._shapes[self.in_features[0]].stride
+        first_level = first_stride.bit_length() - 1
+        self._out_features = [f"{prefix}{first_level + i}" for i in range(num_levels)]
+        self._out_feature_strides = {f: first_stride * 2 ** i for i, f in enumerate(self._out_features)}
+        self._out_feature_channels = {f: out_channels for f in self._out_features}
+
+    def _inputs(self, x):
+        feats = self.bottom_up(x)
+        return [feats[f] for f in self.in_features]
+
+
+class DFFNBackbone(_NeckBackbone):
     """Bottom-up network + :class:`hemaseg.blocks.dffn.DualStreamFeatureFusion` (YOLACT-CIS neck).
 
     Returns the prediction levels (``n3``.. after DDAM, or ``p3``.. without the bottom-up path)
@@ -75,28 +102,19 @@ class DFFNBackbone(Backbone):
     def __init__(self, bottom_up: Backbone, in_features, out_channels: int = 256, num_extra_levels: int = 2,
                  use_bottom_up_path: bool = True, attention: bool = True, attention_kwargs: dict | None = None,
                  upsample_mode: str = "bilinear"):
-        super().__init__()
-        shapes = bottom_up.output_shape()
-        _check_in_features(in_features, shapes, "MODEL.DFFN.IN_FEATURES")
-        self.bottom_up = bottom_up
-        self.in_features = list(in_features)
-        self.neck = DualStreamFeatureFusion([shapes[f].channels for f in in_features], out_channels,
-                                            bottom_up=use_bottom_up_path, num_extra_levels=num_extra_levels,
-                                            attention=attention, attention_kwargs=attention_kwargs,
-                                            upsample_mode=upsample_mode)
-        prefix = "n" if use_bottom_up_path else "p"
-        first_stride = shapes[in_features[0]].stride
-        first_level = first_stride.bit_length() - 1
-        strides = [first_stride * 2 ** i for i in range(self.neck.num_outs)]
-        self._out_features = [f"{prefix}{first_level + i}" for i in range(self.neck.num_outs)] + ["proto"]
-        self._out_feature_strides = dict(zip(self._out_features, strides + [first_stride]))
-        self._out_feature_channels = {f: out_channels for f in self._out_features}
+        super().__init__(bottom_up, in_features, "MODEL.DFFN.IN_FEATURES")
+        self.neck = DualStreamFeatureFusion(self.in_channels, out_channels, bottom_up=use_bottom_up_path,
+                                            num_extra_levels=num_extra_levels, attention=attention,
+                                            attention_kwargs=attention_kwargs, upsample_mode=upsample_mode)
+        self._name_levels("n" if use_bottom_up_path else "p", self.neck.num_outs, out_channels)
+        first = self._out_features[0]
+        self._out_features.append("proto")
+        self._out_feature_strides["proto"] = self._out_feature_strides[first]
+        self._out_feature_channels["proto"] = out_channels
 
     def forward(self, x):
-        feats = self.bottom_up(x)
-        fused = self.neck.fuse([feats[f] for f in self.in_features])
-        levels = self.neck.attend(fused)
-        return {**dict(zip(self._out_features[:-1], levels)), "proto": fused[0]}
+        fused = self.neck.fuse(self._inputs(x))
+        return {**dict(zip(self._out_features[:-1], self.neck.attend(fused))), "proto": fused[0]}
 
 
 @BACKBONE_REGISTRY.register()
@@ -108,26 +126,17 @@ def build_ghost_resnet_dffn_backbone(cfg, input_shape: ShapeSpec) -> DFFNBackbon
                         d.NUM_EXTRA_LEVELS, d.BOTTOM_UP, d.ATTENTION, attention_kwargs, d.UPSAMPLE_MODE)
 
 
-class AttentionFPNBackbone(Backbone):
+class AttentionFPNBackbone(_NeckBackbone):
     """Bottom-up network + :class:`hemaseg.blocks.attention_fpn.AttentionFPN` (R-Mask R-CNN neck)."""
 
     def __init__(self, bottom_up: Backbone, in_features, out_channels: int = 256, top_down_attention=None,
                  use_bottom_up_path: bool = True, bottom_up_attention="ca-sa", literal: bool = False,
                  norm: str = ""):
-        super().__init__()
-        shapes = bottom_up.output_shape()
-        _check_in_features(in_features, shapes, "MODEL.FPN.IN_FEATURES")
-        self.bottom_up = bottom_up
-        self.in_features = list(in_features)
-        self.neck = AttentionFPN([shapes[f].channels for f in in_features], out_channels,
-                                 top_down_attention=top_down_attention or None, bottom_up=use_bottom_up_path,
-                                 bottom_up_attention=bottom_up_attention or None, literal=literal,
-                                 extra_level=True, norm_layer=_norm_factory(norm))
-        first_stride = shapes[in_features[0]].stride
-        first_level = first_stride.bit_length() - 1
-        self._out_features = [f"p{first_level + i}" for i in range(len(in_features) + 1)]
-        self._out_feature_strides = {f: first_stride * 2 ** i for i, f in enumerate(self._out_features)}
-        self._out_feature_channels = {f: out_channels for f in self._out_features}
+        super().__init__(bottom_up, in_features, "MODEL.FPN.IN_FEATURES")
+        self.neck = AttentionFPN(self.in_channels, out_channels, top_down_attention=top_down_attention or None,
+                                 bottom_up=use_bottom_up_path, bottom_up_attention=bottom_up_attention or None,
+                                 literal=literal, extra_level=True, norm_layer=_norm_factory(norm))
+        self._name_levels("p", len(in_features) + 1, out_channels)
         self._size_divisibility = self._out_feature_strides[self._out_features[-1]] // 2
 
     @property
@@ -135,8 +144,7 @@ class AttentionFPNBackbone(Backbone):
         return self._size_divisibility
 
     def forward(self, x):
-        feats = self.bottom_up(x)
-        return dict(zip(self._out_features, self.neck([feats[f] for f in self.in_features])))
+        return dict(zip(self._out_features, self.neck(self._inputs(x))))
 
 
 @BACKBONE_REGISTRY.register()

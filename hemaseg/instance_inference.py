@@ -1,4 +1,4 @@
-"""Framework-free part of instance-segmentation inference on image files.
+"""Framework-free part of inference on image files (instance segmentation; image reading for both).
 
 ``tools/infer.py`` (mmdet configs) and ``tools/det2_infer.py`` (Detectron2 configs) only
 provide a ``predict(rgb) -> InstancePrediction`` function; this module reads the images,
@@ -59,6 +59,17 @@ def collect_images(paths: Sequence[str]) -> tuple[list[str], list[str]]:
     return files, missing
 
 
+def read_images(files: Sequence[str], failed: list[tuple[str, str]]):
+    """Yield ``(index from 1, path, RGB image)``; unreadable files go to ``failed`` as ``(path, reason)``."""
+    for i, path in enumerate(files, 1):
+        try:
+            rgb = read_image(path)
+        except DatasetError as e:
+            failed.append((path, str(e)))
+            continue
+        yield i, path, rgb
+
+
 def draw_instance_overlay(image_rgb: np.ndarray, pred: InstancePrediction, color=PRED_COLOR,
                           thickness: int | None = None) -> np.ndarray:
     """Contours of every instance with its score at the top-left of its box."""
@@ -111,12 +122,7 @@ def run_instance_inference(files: Sequence[str], predict: Callable[[np.ndarray],
     results, written = [], 0
     os.makedirs(osp.join(out, 'overlays'), exist_ok=True)
     os.makedirs(osp.join(out, 'instances'), exist_ok=True)
-    for i, path in enumerate(files, 1):
-        try:
-            rgb = read_image(path)
-        except DatasetError as e:
-            failed.append((path, str(e)))
-            continue
+    for i, path, rgb in read_images(files, failed):
         pred = predict(rgb).keep(score_threshold)
         stem = osp.splitext(osp.basename(path))[0]
         write_image(osp.join(out, 'overlays', f'{stem}.png'), draw_instance_overlay(rgb, pred))

@@ -26,6 +26,7 @@ from mmengine.registry import DefaultScope  # noqa: E402
 import mmseg_plugins.det  # noqa: E402,F401  (registers the adapters)
 from conftest import REPO_ROOT  # noqa: E402
 from hemaseg.blocks import AttentionFPN, DualStreamFeatureFusion, ghost_resnet50  # noqa: E402
+from instance_param_counts import TOTAL_PARAMS  # noqa: E402
 from mmdet.registry import DATASETS, MODELS  # noqa: E402
 
 CONFIGS = {
@@ -214,6 +215,9 @@ def test_config_builds_with_expected_parts(name):
     counts = {part: n_params(getattr(model, part)) for part in ('backbone', 'neck', 'bbox_head', 'mask_head',
                                                                    'rpn_head', 'roi_head') if hasattr(model, part)}
     print(f'\n{name}: {n_params(model):,} parameters ' + ', '.join(f'{k} {v:,}' for k, v in counts.items()))
+    shared_name = {'mask-rcnn-r50': 'mask-rcnn'}.get(name, name)
+    if shared_name in TOTAL_PARAMS:  # the same count as the Detectron2 config (tests/det2)
+        assert n_params(model) == TOTAL_PARAMS[shared_name]
     if 'ghost' in name or name == 'yolact-cis':
         assert type(model).__name__ == 'YOLACTCIS'
         assert counts['backbone'] == n_params(ghost_resnet50(4)) == GHOST_S4_PARAMS

@@ -45,8 +45,6 @@ DET_MODELS = {
 
 def measure(config: str, size: int, batch: int, iters: int, device: str) -> dict:
     """Runs inside the child process."""
-    import resource
-
     import torch
     from mmengine.analysis import get_model_complexity_info
     from mmengine.config import Config
@@ -67,16 +65,6 @@ def measure(config: str, size: int, batch: int, iters: int, device: str) -> dict
     model.eval()
     with torch.no_grad():  # one image; the segmentor's forward in 'tensor' mode = backbone + head
         flops = get_model_complexity_info(model, inputs=(x[:1],), show_table=False, show_arch=False)['flops']
-    sync = torch.cuda.synchronize if device.startswith('cuda') else (lambda: None)
-    with torch.no_grad():
-        forward()
-        sync()
-        t0 = time.perf_counter()
-        for _ in range(iters):
-            forward()
-        sync()
-        infer_s = (time.perf_counter() - t0) / iters
-    model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
     target = torch.randint(0, 2, (batch, size, size), device=device)
     loss_fn = torch.nn.CrossEntropyLoss()
@@ -86,18 +74,37 @@ def measure(config: str, size: int, batch: int, iters: int, device: str) -> dict
         loss_fn(forward(), target).backward()
         opt.step()
 
-    step()
+    return dict(params=params, flops=flops, **_timings(model, forward, step, batch, iters, device))
+
+
+def _timings(model, infer, train_step, batch: int, iters: int, device: str) -> dict:
+    """Inference images/s (eval, no grad), training step time and peak memory of the process
+    (CPU RSS) or of CUDA allocations during training; one warm-up call each."""
+    import resource
+
+    import torch
+    sync = torch.cuda.synchronize if device.startswith('cuda') else (lambda: None)
+
+    def mean_time(fn, n):
+        fn()
+        sync()
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        sync()
+        return (time.perf_counter() - t0) / n
+
+    model.eval()
+    with torch.no_grad():
+        infer_s = mean_time(infer, iters)
+    model.train()
     if device.startswith('cuda'):
+        train_step()
         torch.cuda.reset_peak_memory_stats()
-    sync()
-    t0 = time.perf_counter()
-    for _ in range(max(iters // 2, 1)):
-        step()
-    sync()
-    train_s = (time.perf_counter() - t0) / max(iters // 2, 1)
+    train_s = mean_time(train_step, max(iters // 2, 1))
     peak_mb = (torch.cuda.max_memory_allocated() / 2**20 if device.startswith('cuda')
                else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-    return dict(params=params, flops=flops, infer_img_s=batch / infer_s, train_step_s=train_s, peak_mb=peak_mb)
+    return dict(infer_img_s=batch / infer_s, train_step_s=train_s, peak_mb=peak_mb)
 
 
 def _det_batch(size: int, batch: int, device: str):
@@ -125,8 +132,6 @@ def _det_batch(size: int, batch: int, device: str):
 
 def measure_det(config: str, size: int, batch: int, iters: int, device: str) -> dict:
     """Runs inside the child process (mmdet models)."""
-    import resource
-
     import torch
     from mmengine.config import Config
     from mmdet.registry import MODELS as REG
@@ -153,16 +158,6 @@ def measure_det(config: str, size: int, batch: int, iters: int, device: str) -> 
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
         image_level(x[:1])
     macs = counter.get_total_flops() / 2
-    sync = torch.cuda.synchronize if device.startswith('cuda') else (lambda: None)
-    with torch.no_grad():
-        model.predict(x, samples)
-        sync()
-        t0 = time.perf_counter()
-        for _ in range(iters):
-            model.predict(x, samples)
-        sync()
-        infer_s = (time.perf_counter() - t0) / iters
-    model.train()
     opt = torch.optim.SGD(model.parameters(), lr=1e-4, momentum=0.9)
 
     def step():
@@ -171,18 +166,8 @@ def measure_det(config: str, size: int, batch: int, iters: int, device: str) -> 
         loss.backward()
         opt.step()
 
-    step()
-    if device.startswith('cuda'):
-        torch.cuda.reset_peak_memory_stats()
-    sync()
-    t0 = time.perf_counter()
-    for _ in range(max(iters // 2, 1)):
-        step()
-    sync()
-    train_s = (time.perf_counter() - t0) / max(iters // 2, 1)
-    peak_mb = (torch.cuda.max_memory_allocated() / 2**20 if device.startswith('cuda')
-               else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-    return dict(params=params, flops=macs, infer_img_s=batch / infer_s, train_step_s=train_s, peak_mb=peak_mb)
+    return dict(params=params, flops=macs,
+                **_timings(model, lambda: model.predict(x, samples), step, batch, iters, device))
 
 
 def machine(device: str) -> str:

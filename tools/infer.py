@@ -43,19 +43,14 @@ def segment(args, files, failed) -> None:
     from mmseg.apis import inference_model, init_model
 
     import mmseg_plugins  # noqa: F401
-    from hemaseg.data.io import DatasetError, read_image
+    from hemaseg.instance_inference import read_images
     from hemaseg.viz import draw_contour_overlay
 
     model = init_model(args.config, args.checkpoint, device=args.device)
     os.makedirs(osp.join(args.out, 'masks'), exist_ok=True)
     os.makedirs(osp.join(args.out, 'overlays'), exist_ok=True)
     written = 0
-    for i, path in enumerate(files, 1):
-        try:
-            rgb = read_image(path)
-        except DatasetError as e:
-            failed.append((path, str(e)))
-            continue
+    for i, path, rgb in read_images(files, failed):
         pred = inference_model(model, rgb[:, :, ::-1].copy()).pred_sem_seg.data[0].cpu().numpy().astype('uint8')
         stem = osp.splitext(osp.basename(path))[0]
         cv2.imwrite(osp.join(args.out, 'masks', f'{stem}.png'), pred)

@@ -28,6 +28,7 @@ from conftest import REPO_ROOT, WBC_ROOT  # noqa: E402
 from det2_plugins import add_hemaseg_config, register_coco_folder  # noqa: E402
 from det2_plugins.data import DatasetNotFoundError  # noqa: E402
 from hemaseg.blocks import ghost_resnet50, resnet50  # noqa: E402
+from instance_param_counts import TOTAL_PARAMS  # noqa: E402
 
 CONFIGS = {
     'yolact-cis': 'configs/detectron2/yolact-cis_ghost-r50-s4_dffn-ddam_wbc-550.yaml',
@@ -92,6 +93,7 @@ def test_configs_build_with_expected_parameters(name):
         assert n_params(body) == (8_153_504 if name == 'yolact-cis' else 23_508_032)
     else:
         assert n_params(model.backbone.bottom_up) == 23_508_032  # Detectron2's ResNet-50 (BN), no FC
+    assert n_params(model) == TOTAL_PARAMS[name]  # the same count as the mmdet config
 
 
 def test_yolact_cis_is_lighter_than_yolact_r50():
@@ -166,7 +168,7 @@ def _segm_ap(results):
     return results['segm']['AP'], results['bbox']['AP']
 
 
-@pytest.mark.parametrize('name', ['yolact-cis', 'r-mask-rcnn'])
+@pytest.mark.parametrize('name', sorted(CONFIGS))
 def test_train_resume_and_evaluate_on_real_wbc(name, wbc_coco_small, tmp_path):
     out = tmp_path / name
     common = ['--config-file', CONFIGS[name], 'DATASETS.COCO_ROOT', wbc_coco_small, 'DATASETS.COCO_NAME', f'wbc_{name}',
