@@ -211,5 +211,9 @@ def test_cpu_schedules_inherit_the_full_configs(name):
     cfg = make_cfg(osp.join('configs/detectron2/cpu', name))
     base = re.sub(r'_wbc-192_cpu-800it\.yaml$', '', name)
     full = make_cfg(next(p for p in CONFIGS.values() if osp.basename(p).startswith(base + '_wbc-')))
-    assert cfg.MODEL == full.MODEL  # the same network; only data size and schedule differ
+    # The same network; only data size, schedule and (two-stage) proposal / RoI sampling differ.
+    for key in ('META_ARCHITECTURE', 'BACKBONE', 'RESNETS', 'FPN', 'ATTENTION_FPN', 'GHOST_RESNET', 'DFFN', 'YOLACT',
+                'ANCHOR_GENERATOR', 'ROI_BOX_HEAD', 'ROI_MASK_HEAD', 'PIXEL_MEAN', 'PIXEL_STD'):
+        assert cfg.MODEL[key] == full.MODEL[key], key
+    assert cfg.MODEL.ROI_HEADS.NUM_CLASSES == full.MODEL.ROI_HEADS.NUM_CLASSES == 1
     assert cfg.SOLVER.MAX_ITER == 800 and cfg.DATASETS.TEST == ('wbc_coco_fold0_test',)
