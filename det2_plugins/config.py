@@ -80,6 +80,8 @@ def add_attention_fpn_config(cfg: CN) -> None:
     cfg.MODEL.ATTENTION_FPN.BOTTOM_UP_ATTENTION = "ca-sa"
     # The paper's literal softmax attention (shrinks features by ~1/C, ~1/(HW); spec 004 A2/A3).
     cfg.MODEL.ATTENTION_FPN.LITERAL = False
+    # Levels of the intra-RoI pyramid of ROI_MASK_HEAD.NAME "SemanticFusionMaskHead" (spec 004 §2.2.8).
+    cfg.MODEL.ROI_MASK_HEAD.FUSION_LEVELS = 3
 
 
 def add_hemaseg_config(cfg: CN) -> None:

@@ -25,7 +25,7 @@ from mmengine.registry import DefaultScope  # noqa: E402
 
 import mmseg_plugins.det  # noqa: E402,F401  (registers the adapters)
 from conftest import REPO_ROOT  # noqa: E402
-from hemaseg.blocks import AttentionFPN, DualStreamFeatureFusion, ghost_resnet50  # noqa: E402
+from hemaseg.blocks import AttentionFPN, DualStreamFeatureFusion, SemanticFusionMaskHead, ghost_resnet50  # noqa: E402
 from instance_param_counts import TOTAL_PARAMS  # noqa: E402
 from mmdet.registry import DATASETS, MODELS  # noqa: E402
 
@@ -232,6 +232,9 @@ def test_config_builds_with_expected_parts(name):
         assert counts['bbox_head'] == n_params(base.bbox_head) and counts['mask_head'] == n_params(base.mask_head)
     if name == 'r-mask-rcnn':
         assert counts['neck'] == n_params(AttentionFPN(bottom_up_attention='ca-sa'))
+        # spec 004 §2.2.8 (B): the fusion mask head is the hemaseg block
+        assert type(model.roi_head.mask_head).__name__ == 'SemanticFusionMaskHead'
+        assert n_params(model.roi_head.mask_head) == n_params(SemanticFusionMaskHead(num_classes=1))
         ratio_1 = [a[1] for a in model.rpn_head.prior_generator.base_anchors]  # ratios (0.5, 1, 2)
         assert [float(a[2] - a[0]) for a in ratio_1] == [16, 32, 64, 128, 256]  # paper §2.2.7
 

@@ -7,6 +7,8 @@ name               kind    wraps
 ``DFFN``           MODELS  hemaseg.blocks.dffn.DualStreamFeatureFusion + DDAM
 ``BUCASAFPN``      MODELS  hemaseg.blocks.attention_fpn.AttentionFPN (spec 004)
 ``YOLACTCIS``      MODELS  mmdet YOLACT, protonet on N3 before DDAM (spec 001)
+``SemanticFusion   MODELS  hemaseg.blocks.mask_heads.SemanticFusionMaskHead
+MaskHead``                 (R-Mask R-CNN mask head, spec 004 §2.2.8)
 =================  ======  =====================================================
 
 Configs (``default_scope = 'mmdet'``) load it with
@@ -14,6 +16,7 @@ Configs (``default_scope = 'mmdet'``) load it with
 """
 from .backbones import GhostResNet
 from .detectors import YOLACTCIS
+from .mask_heads import SemanticFusionMaskHead
 from .necks import BUCASAFPN, DFFN
 
-__all__ = ['BUCASAFPN', 'DFFN', 'GhostResNet', 'YOLACTCIS']
+__all__ = ['BUCASAFPN', 'DFFN', 'GhostResNet', 'SemanticFusionMaskHead', 'YOLACTCIS']

@@ -27,7 +27,7 @@ import det2_train_net  # noqa: E402
 from conftest import REPO_ROOT, WBC_ROOT  # noqa: E402
 from det2_plugins import add_hemaseg_config, register_coco_folder  # noqa: E402
 from det2_plugins.data import DatasetNotFoundError  # noqa: E402
-from hemaseg.blocks import ghost_resnet50, resnet50  # noqa: E402
+from hemaseg.blocks import SemanticFusionMaskHead, ghost_resnet50, resnet50  # noqa: E402
 from instance_param_counts import TOTAL_PARAMS  # noqa: E402
 
 CONFIGS = {
@@ -110,6 +110,9 @@ def test_bucasa_backbone_levels_and_attention():
     assert {k: v.stride for k, v in shapes.items()} == {'p2': 4, 'p3': 8, 'p4': 16, 'p5': 32, 'p6': 64}
     neck = model.backbone.neck
     assert neck.downsample_convs is not None and len(neck.bottom_up_attentions) == 3
+    # spec 004 §2.2.8 (B): the fusion mask head is the hemaseg block
+    assert type(model.roi_heads.mask_head).__name__ == 'SemanticFusionMaskHead'
+    assert n_params(model.roi_heads.mask_head) == n_params(SemanticFusionMaskHead(num_classes=1))
     feats = model.backbone(torch.randn(1, 3, 128, 96))
     assert [tuple(f.shape[-2:]) for f in feats.values()] == [(32, 24), (16, 12), (8, 6), (4, 3), (2, 2)]
 
@@ -215,5 +218,6 @@ def test_cpu_schedules_inherit_the_full_configs(name):
     for key in ('META_ARCHITECTURE', 'BACKBONE', 'RESNETS', 'FPN', 'ATTENTION_FPN', 'GHOST_RESNET', 'DFFN', 'YOLACT',
                 'ANCHOR_GENERATOR', 'ROI_BOX_HEAD', 'ROI_MASK_HEAD', 'PIXEL_MEAN', 'PIXEL_STD'):
         assert cfg.MODEL[key] == full.MODEL[key], key
-    assert cfg.MODEL.ROI_HEADS.NUM_CLASSES == full.MODEL.ROI_HEADS.NUM_CLASSES == 1
+    if cfg.MODEL.META_ARCHITECTURE == 'GeneralizedRCNN':
+        assert cfg.MODEL.ROI_HEADS.NUM_CLASSES == full.MODEL.ROI_HEADS.NUM_CLASSES == 1
     assert cfg.SOLVER.MAX_ITER == 800 and cfg.DATASETS.TEST == ('wbc_coco_fold0_test',)
