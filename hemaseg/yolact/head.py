@@ -130,15 +130,14 @@ class YOLACTHead(nn.Module):
         return self._anchor_cache[key]
 
     def forward(self, feats: Sequence[torch.Tensor], proto_feat: torch.Tensor,
-                image_size: tuple[int, int]) -> dict[str, torch.Tensor | None]:
+                image_size: tuple[int, int]) -> dict:
         """Raw outputs for a batch whose (padded) input is ``image_size`` = (H, W)."""
         if len(feats) != self.num_levels:
             raise ValueError(f'YOLACTHead expects {self.num_levels} levels, got {len(feats)}')
         cls, box, coef = (torch.cat(t, dim=1) for t in zip(*(self.prediction(f) for f in feats)))
         semantic = self.semantic(proto_feat) if (self.semantic is not None and self.training) else None
         return {'cls': cls, 'box': box, 'coef': coef, 'proto': self.protonet(proto_feat),
-                'semantic': semantic, 'anchors': self.anchors(feats, image_size),
-                'image_size': torch.tensor(image_size)}
+                'semantic': semantic, 'anchors': self.anchors(feats, image_size), 'image_size': tuple(image_size)}
 
     # ------------------------------------------------------------------ losses
     def loss(self, outputs: Mapping[str, torch.Tensor | None],
