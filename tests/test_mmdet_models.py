@@ -17,13 +17,12 @@ from pycocotools import mask as mask_utils
 
 pytest.importorskip('mmdet', reason='mmdet is not installed (OpenMMLab detection stack, see tools/setup_env.sh)')
 pytest.importorskip('mmcv.ops', reason='mmcv was built without its compiled ops (RoIAlign, NMS)')
-pytest.importorskip('mmseg', reason='mmsegmentation is not installed (mmseg_plugins imports it)')
 
 from mmengine.config import Config  # noqa: E402
 from mmengine.dataset import pseudo_collate  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
 
-import mmseg_plugins.det  # noqa: E402,F401  (registers the adapters)
+import mmdet_plugins  # noqa: E402,F401  (registers the adapters)
 from conftest import REPO_ROOT  # noqa: E402
 from hemaseg.blocks import AttentionFPN, DualStreamFeatureFusion, SemanticFusionMaskHead, ghost_resnet50  # noqa: E402
 from instance_param_counts import TOTAL_PARAMS  # noqa: E402

@@ -22,7 +22,7 @@ def load_config(args, *must_exist):
     """Config from ``args.config`` with ``--cfg-options``, launcher and work dir applied."""
     from mmengine.config import Config
 
-    import mmseg_plugins  # noqa: F401  (registers modules, torch.load compatibility)
+    import mmengine_plugins  # noqa: F401  (torch.load allow-list; configs register their modules via custom_imports)
     for path in (args.config, *must_exist):
         if not osp.isfile(path):
             raise SystemExit(f'error: {path} does not exist')

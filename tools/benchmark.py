@@ -138,7 +138,7 @@ def measure_det(config: str, size: int, batch: int, iters: int, device: str) -> 
     from mmdet.utils import register_all_modules
     from torch.utils.flop_counter import FlopCounterMode
 
-    import mmseg_plugins.det  # noqa: F401
+    import mmdet_plugins  # noqa: F401
     register_all_modules()
     torch.manual_seed(0)
     model = REG.build(Config.fromfile(osp.join(REPO_ROOT, config)).model).to(device)

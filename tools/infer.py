@@ -21,7 +21,7 @@ def mmdet_predictor(config, checkpoint: str, device: str):
     """``predict(rgb) -> InstancePrediction`` for an mmdet config."""
     from mmdet.apis import inference_detector, init_detector
 
-    import mmseg_plugins  # noqa: F401  (registrations + checkpoint allow-list)
+    import mmdet_plugins  # noqa: F401  (registrations + checkpoint allow-list)
     from hemaseg.instance_inference import InstancePrediction
 
     # Images come without annotations: drop the test pipeline's LoadAnnotations.

@@ -1,7 +1,7 @@
 # Runtime shared by the instance-segmentation (mmdet) configs of this project.
-# mmseg_plugins.det registers GhostResNet, DFFN, BUCASAFPN and YOLACTCIS in mmdet's registry;
-# 'mmseg_plugins' itself sets up the torch.load allow-list for MMEngine checkpoints.
-custom_imports = dict(imports=['mmseg_plugins', 'mmseg_plugins.det'], allow_failed_imports=False)
+# mmdet_plugins registers GhostResNet, DFFN, BUCASAFPN, YOLACTCIS and SemanticFusionMaskHead in
+# mmdet's registry and sets up the torch.load allow-list for MMEngine checkpoints.
+custom_imports = dict(imports=['mmdet_plugins'], allow_failed_imports=False)
 default_scope = 'mmdet'
 env_cfg = dict(
     cudnn_benchmark=False,

@@ -1,4 +1,4 @@
-"""mmdet registrations of the instance-segmentation papers (importing this registers them).
+"""MMDetection adapters: mmdet registrations of the instance-segmentation papers (importing this registers them).
 
 =================  ======  =====================================================
 name               kind    wraps
@@ -12,8 +12,11 @@ MaskHead``                 (R-Mask R-CNN mask head, spec 004 §2.2.8)
 =================  ======  =====================================================
 
 Configs (``default_scope = 'mmdet'``) load it with
-``custom_imports = dict(imports=['mmseg_plugins', 'mmseg_plugins.det'], allow_failed_imports=False)``.
+``custom_imports = dict(imports=['mmdet_plugins'], allow_failed_imports=False)``; importing it needs
+mmdet, not mmseg.
 """
+import mmengine_plugins  # noqa: F401  (torch.load allow-list for MMEngine checkpoints)
+
 from .backbones import GhostResNet
 from .detectors import YOLACTCIS
 from .mask_heads import SemanticFusionMaskHead
