@@ -11,6 +11,15 @@ Predictions are the standard COCO results list::
       "bbox": [x, y, w, h]},                               # for 'bbox' (else derived from the mask)
      ...]
 
+``tools/infer.py`` and ``tools/det2_infer.py`` know file names, not the annotation file's
+ids: their results carry ``"file_name"`` instead of ``"image_id"``. Such a prediction is
+given the id of the ground-truth image with that file name (:func:`assign_image_ids`;
+names match when one path ends with the other, ``x.png`` ~ ``images/x.png``).
+Predictions for files that are not in the ground truth (inference ran on every image,
+the ground truth is one split) are left out and counted; if no file name matches at
+all, or one matches several images, that is an error. A prediction with both keys
+must name the same image with both.
+
 Before pycocotools sees them they are checked, and every problem is reported at
 once as a :class:`~hemaseg.data.io.DatasetError`: image ids not in the ground
 truth, unknown category ids, missing/non-finite scores, malformed RLE (whose
@@ -34,7 +43,7 @@ import numpy as np
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from .data.coco import load_json, quiet_coco, rle_problems
+from .data.coco_validate import load_json, quiet_coco, rle_problems
 from .data.io import DatasetError, PathLike
 
 IOU_TYPES = ('segm', 'bbox')
@@ -119,6 +128,73 @@ def check_predictions(gt: COCO, preds: Any, iou_types: Sequence[str]) -> None:
         raise DatasetError(f'invalid predictions ({len(problems)} problem(s)):\n  ' + '\n  '.join(shown))
 
 
+def _path_parts(name: str) -> tuple[str, ...]:
+    return tuple(p for p in name.replace('\\', '/').split('/') if p not in ('', '.'))
+
+
+def _common_suffix(a: tuple[str, ...], b: tuple[str, ...]) -> int:
+    """How many trailing components two paths share when one ends with the other (else 0)."""
+    n = min(len(a), len(b))
+    return n if n and a[-n:] == b[-n:] else 0
+
+
+def assign_image_ids(gt: COCO, preds: list) -> tuple[list, dict[str, Any]]:
+    """Key the predictions that name their image by ``file_name`` (module doc); return the
+    predictions to evaluate and ``{'keyed_by_file_name': n, 'ignored_predictions': n,
+    'ignored_files': [up to MAX_LISTED names]}``. Predictions with an ``image_id`` pass unchanged
+    (after a consistency check when they have a ``file_name`` too)."""
+    by_base: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
+    for img in gt.dataset['images']:
+        parts = _path_parts(str(img.get('file_name', '')))
+        if parts:
+            by_base.setdefault(parts[-1], []).append((img['id'], parts))
+
+    def lookup(name: str) -> list[int]:
+        parts = _path_parts(name)
+        scored = [(_common_suffix(parts, g), i) for i, g in by_base.get(parts[-1] if parts else '', [])]
+        best = max((n for n, _ in scored), default=0)
+        return [i for n, i in scored if best and n == best]
+
+    out, problems, ignored = [], [], {}
+    keyed, named = 0, {}  # image id -> the first file name keyed to it
+    for k, p in enumerate(preds):
+        name = p.get('file_name') if isinstance(p, dict) else None
+        if not isinstance(name, str):
+            out.append(p)
+            continue
+        ids = lookup(name)
+        if p.get('image_id') is not None:
+            if p['image_id'] in gt.imgs and p['image_id'] not in ids:
+                problems.append(f'prediction #{k}: image_id {p["image_id"]} is '
+                                f'{gt.imgs[p["image_id"]]["file_name"]!r} in the ground truth but the prediction '
+                                f'names {name!r}')
+            out.append(p)
+        elif len(ids) == 1:
+            if named.setdefault(ids[0], name) != name:
+                problems.append(f'file names {named[ids[0]]!r} and {name!r} both match ground-truth image '
+                                f'{gt.imgs[ids[0]]["file_name"]!r}')
+                named[ids[0]] = name  # report each pair once
+            out.append(dict(p, image_id=ids[0]))
+            keyed += 1
+        elif ids:
+            problems.append(f'file name {name!r} matches {len(ids)} ground-truth images '
+                            f'({", ".join(repr(gt.imgs[i]["file_name"]) for i in ids[:5])}); name the folder too '
+                            'or give "image_id"')
+        else:
+            ignored[name] = ignored.get(name, 0) + 1
+    if ignored and not keyed:
+        examples = ', '.join(repr(img['file_name']) for img in gt.dataset['images'][:3])
+        problems.insert(0, f'none of the {len(ignored)} file name(s) of the predictions is in the ground truth '
+                           f'(predictions name e.g. {", ".join(map(repr, list(ignored)[:3]))}; the ground truth '
+                           f'has {len(gt.imgs)} images, e.g. {examples})')
+    if problems:
+        shown = problems[:MAX_LISTED] + ([f'… and {len(problems) - MAX_LISTED} more'] if len(problems) > MAX_LISTED
+                                         else [])
+        raise DatasetError(f'invalid predictions ({len(problems)} problem(s)):\n  ' + '\n  '.join(shown))
+    return out, {'keyed_by_file_name': keyed, 'ignored_predictions': sum(ignored.values()),
+                 'ignored_files': sorted(ignored)[:MAX_LISTED], 'num_ignored_files': len(ignored)}
+
+
 def _empty_results(gt: COCO) -> COCO:
     # loadRes cannot take an empty list (it inspects the first result); an index
     # without annotations lets COCOeval itself score "nothing found" as 0.
@@ -149,12 +225,15 @@ def evaluate(gt: COCO | PathLike, preds: list | PathLike, iou_types: Sequence[st
     gt = gt if isinstance(gt, COCO) else load_ground_truth(gt, iou_types)
     if not isinstance(preds, list):
         preds = load_json(preds, 'predictions file')
+    keying: dict[str, Any] = {}
+    if isinstance(preds, list):
+        preds, keying = assign_image_ids(gt, preds)
     check_predictions(gt, preds, iou_types)
     with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints progress
         # loadRes adds ids/areas to the dicts it is given: keep the caller's list intact
         dt = gt.loadRes(copy.deepcopy(preds)) if preds else _empty_results(gt)
     results: dict[str, Any] = {'num_predictions': len(preds), 'num_images': len(gt.imgs),
-                               'num_instances': len(gt.anns)}
+                               'num_instances': len(gt.anns), **keying}
     for iou_type in iou_types:
         ev = COCOeval(gt, dt, iouType=iou_type)
         with contextlib.redirect_stdout(io.StringIO()):
@@ -186,4 +265,11 @@ def format_table(results: dict[str, Any]) -> str:
             f'({results["num_instances"]} ground-truth instances); values in %')
     if not results['num_predictions']:
         note += '; no predictions: AP and AR are 0'
+    if results.get('keyed_by_file_name'):
+        note += f'\n{results["keyed_by_file_name"]} prediction(s) matched to their image by file name'
+    if results.get('ignored_predictions'):
+        more = results['num_ignored_files'] - len(results['ignored_files'])
+        note += (f'\n{results["ignored_predictions"]} prediction(s) on {results["num_ignored_files"]} file(s) '
+                 f'not in the ground truth were left out: {", ".join(results["ignored_files"])}'
+                 + (f' … and {more} more' if more > 0 else ''))
     return '\n'.join(lines + [note])

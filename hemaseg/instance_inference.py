@@ -4,12 +4,19 @@
 provide a ``predict(rgb) -> InstancePrediction`` function; this module reads the images,
 reports progress and failures, and writes for every image
 
-* ``overlays/<stem>.png``: the image with each kept instance's contour (yellow) and score,
-* ``instances/<stem>.png``: a 16-bit instance-id map (0 background, 1.. by decreasing score;
+* ``overlays/<name>.png``: the image with each kept instance's contour (yellow) and score,
+* ``instances/<name>.png``: a 16-bit instance-id map (0 background, 1.. by decreasing score;
   where masks overlap, the higher-scoring instance wins),
 
 plus ``predictions.json``: every kept instance as a COCO-style result (``file_name``, RLE
-``segmentation``, ``bbox`` xywh, ``score``, ``category_id`` = label + 1).
+``segmentation``, ``bbox`` xywh, ``score``, ``category_id`` = label + 1). There is no
+``image_id`` (no annotation file is read here): ``tools/coco_eval.py`` finds each
+prediction's image in the ground truth by ``file_name``.
+
+``<name>`` is the input's file stem, unless several inputs share a stem (``a/x.png`` and
+``b/x.png``): those are named by their path relative to their common folder (``a/x``,
+``b/x``, so ``overlays/a/x.png``), and ``file_name`` is that relative path too; see
+:func:`output_names`. Nothing is overwritten.
 """
 from __future__ import annotations
 
@@ -22,9 +29,9 @@ from typing import Callable, Sequence
 
 import cv2
 import numpy as np
-from pycocotools import mask as mask_utils
 
 from .data.io import DatasetError, read_image, write_image
+from .data.rle import mask_to_rle
 from .viz import PRED_COLOR, _as_rgb
 
 IMAGE_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff')
@@ -57,6 +64,49 @@ def collect_images(paths: Sequence[str]) -> tuple[list[str], list[str]]:
         else:
             missing.append(p)
     return files, missing
+
+
+def output_names(files: Sequence[str]) -> list[tuple[str, str]]:
+    """A distinct ``(output name, file_name)`` for each input, in order.
+
+    The output name is the file stem (``x`` for ``in/x.png``) and ``file_name`` the base
+    name (``x.png``), unless several inputs share a stem (compared case-insensitively, as
+    some file systems do): those get their path relative to the common folder of the
+    group, without extension (``a/x``, ``b/x``) and with it (``a/x.png``, ``b/x.png``).
+    A name still taken (the same file twice, ``x.png`` next to ``x.jpg``) gets ``__2``,
+    ``__3``, ... appended to the output name.
+    """
+    stems = [osp.splitext(osp.basename(f))[0] for f in files]
+    groups: dict[str, list[int]] = {}
+    for i, stem in enumerate(stems):
+        groups.setdefault(stem.lower(), []).append(i)
+    names = [(stem, osp.basename(f)) for stem, f in zip(stems, files)]
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        parent = osp.commonpath([osp.dirname(osp.abspath(files[i])) for i in members])
+        for i in members:
+            rel = osp.relpath(osp.abspath(files[i]), parent).replace(os.sep, '/')
+            names[i] = (osp.splitext(rel)[0], rel)
+    taken: set[str] = set()
+    unique = []
+    for name, file_name in names:
+        candidate, k = name, 1
+        while candidate.lower() in taken:
+            k += 1
+            candidate = f'{name}__{k}'
+        taken.add(candidate.lower())
+        unique.append((candidate, file_name))
+    return unique
+
+
+def describe_renames(files: Sequence[str], names: Sequence[tuple[str, str]]) -> list[str]:
+    """Log lines for the inputs whose outputs are not simply named by their stem (empty when none)."""
+    renamed = [(f, n) for f, (n, _) in zip(files, names) if n != osp.splitext(osp.basename(f))[0]]
+    if not renamed:
+        return []
+    return [f'{len(renamed)} input(s) share a file stem with another input; their outputs are named:'] + [
+        f'  {f} -> {n}.png' for f, n in renamed]
 
 
 def read_images(files: Sequence[str], failed: list[tuple[str, str]]):
@@ -100,13 +150,12 @@ def instance_id_map(pred: InstancePrediction, shape: tuple[int, int]) -> np.ndar
 
 
 def coco_results(file_name: str, pred: InstancePrediction) -> list[dict]:
+    """COCO-style results of one image (module doc); ``segmentation`` is JSON-ready compressed RLE."""
     out = []
     for mask, box, score, label in zip(pred.masks, pred.boxes, pred.scores, pred.labels):
-        rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
-        rle['counts'] = rle['counts'].decode('ascii')
         x1, y1, x2, y2 = (float(v) for v in box)
         out.append({'file_name': file_name, 'category_id': int(label) + 1, 'score': float(score),
-                    'bbox': [x1, y1, x2 - x1, y2 - y1], 'segmentation': rle})
+                    'bbox': [x1, y1, x2 - x1, y2 - y1], 'segmentation': mask_to_rle(mask)})
     return out
 
 
@@ -122,15 +171,22 @@ def run_instance_inference(files: Sequence[str], predict: Callable[[np.ndarray],
     results, written = [], 0
     os.makedirs(osp.join(out, 'overlays'), exist_ok=True)
     os.makedirs(osp.join(out, 'instances'), exist_ok=True)
+    names = output_names(files)
+    for line in describe_renames(files, names):
+        log(line)
     for i, path, rgb in read_images(files, failed):
         pred = predict(rgb).keep(score_threshold)
-        stem = osp.splitext(osp.basename(path))[0]
-        write_image(osp.join(out, 'overlays', f'{stem}.png'), draw_instance_overlay(rgb, pred))
-        cv2.imwrite(osp.join(out, 'instances', f'{stem}.png'), instance_id_map(pred, rgb.shape[:2]))
-        results += coco_results(osp.basename(path), pred)
+        name, file_name = names[i - 1]
+        write_image(osp.join(out, 'overlays', f'{name}.png'), draw_instance_overlay(rgb, pred))
+        ids_path = osp.join(out, 'instances', f'{name}.png')
+        os.makedirs(osp.dirname(ids_path), exist_ok=True)
+        if not cv2.imwrite(ids_path, instance_id_map(pred, rgb.shape[:2])):
+            raise OSError(f'could not write {ids_path}')
+        results += coco_results(file_name, pred)
         written += 1
         best = f', best score {pred.scores[0]:.2f}' if len(pred.scores) else ''
-        log(f'[{i}/{len(files)}] {path}: {len(pred.scores)} instance(s) with score >= {score_threshold}{best}')
+        log(f'[{i}/{len(files)}] {path} -> {name}.png: {len(pred.scores)} instance(s) with score >= '
+            f'{score_threshold}{best}')
     with open(osp.join(out, 'predictions.json'), 'w') as f:
         json.dump(results, f)
     log(f'{written} image(s) written to {out} ({len(results)} instances in predictions.json)')

@@ -4,6 +4,11 @@ Counts are pixel-level with the nucleus class as positive. The paper does not sa
 whether it averages per image or pools pixels over the dataset, so both are reported:
 ``dataset`` (pooled TP/FP/FN/TN) and ``per-image mean``. The spec infers the tables use
 per-unit foreground means (§6.1 [INFERRED]).
+
+Undefined ratios (0/0) score 1 only when prediction and ground truth are both empty,
+else 0 (see ``_ratio``). The rule is applied once here, so the mmseg metric
+(``mmseg_plugins.evaluation``), its per-image CSV and ``tools/cross_validate.py``'s
+per-sub-dataset scores all follow it.
 """
 from __future__ import annotations
 
@@ -42,20 +47,29 @@ def confusion_counts(pred: np.ndarray, target: np.ndarray, positive: int = 1,
     return ConfusionCounts(tp, fp, fn, tn)
 
 
-def _ratio(num: int, den: int) -> float:
-    # 0/0 arises when both masks agree that there is no nucleus (or no positives are
-    # predicted and none exist): that agreement is perfect, so it scores 1.
-    return 1.0 if den == 0 else num / den
+def _ratio(num: int, den: int, both_empty: bool) -> float:
+    """``num / den``; a 0/0 scores 1 only if prediction and ground truth are both empty.
+
+    Eqs. 5-9 are undefined at 0/0. Prediction and ground truth with no positive pixel
+    agree perfectly, so every score is 1. Any other 0/0 is a miss: an empty prediction
+    on an image with a nucleus has Precision 0/0 (and Recall 0); a nucleus predicted on
+    an image without one has Recall 0/0. Both score 0, so an empty prediction can never
+    raise a mean score.
+    """
+    if den:
+        return num / den
+    return 1.0 if both_empty else 0.0
 
 
 def scores(c: ConfusionCounts) -> dict[str, float]:
-    """Eqs. 5-9: Dice, IoU, Accuracy, Precision, Recall from confusion counts."""
+    """Eqs. 5-9: Dice, IoU, Accuracy, Precision, Recall from confusion counts (0/0: see ``_ratio``)."""
+    both_empty = c.tp + c.fp + c.fn == 0  # no positive pixel predicted, none in the ground truth
     return {
-        'Dice': _ratio(2 * c.tp, 2 * c.tp + c.fp + c.fn),
-        'IoU': _ratio(c.tp, c.tp + c.fp + c.fn),
-        'Accuracy': _ratio(c.tp + c.tn, c.tp + c.tn + c.fp + c.fn),
-        'Precision': _ratio(c.tp, c.tp + c.fp),
-        'Recall': _ratio(c.tp, c.tp + c.fn),
+        'Dice': _ratio(2 * c.tp, 2 * c.tp + c.fp + c.fn, both_empty),
+        'IoU': _ratio(c.tp, c.tp + c.fp + c.fn, both_empty),
+        'Accuracy': _ratio(c.tp + c.tn, c.tp + c.tn + c.fp + c.fn, both_empty),
+        'Precision': _ratio(c.tp, c.tp + c.fp, both_empty),
+        'Recall': _ratio(c.tp, c.tp + c.fn, both_empty),
     }
 
 

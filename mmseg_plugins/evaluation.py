@@ -21,6 +21,9 @@ class NucleusMetric(BaseMetric):
     Reports dataset-level scores from pooled pixel counts (``Dice`` ...) and the mean
     of per-image scores (``mDice`` ...): the paper does not say which it tabulates
     (spec 000 §6.1). ``per_image_csv`` writes one row of counts and scores per image.
+    Undefined ratios follow :func:`hemaseg.metrics.scores`: 0/0 is 1 only when the
+    prediction and the ground truth are both empty, else 0 (an empty prediction on an
+    image with a nucleus scores Precision 0, not 1).
     Ground truth with values other than the class indices or ``ignore_index`` is an
     error naming the image, so a mask in the wrong format is not scored silently.
     """

@@ -1,4 +1,5 @@
-"""tools/benchmark.py measures every model in one run and reports ratios to SegNeXt-T."""
+"""tools/benchmark.py: interleaved timing, medians and ratios (unit tests on a fake clock), and one
+end-to-end run that reports every model with ratios to SegNeXt-T."""
 import os
 import os.path as osp
 import subprocess
@@ -6,21 +7,197 @@ import sys
 
 import pytest
 
-pytest.importorskip('mmseg', reason='OpenMMLab stack not installed (run tools/setup_env.sh)')
-from conftest import REPO_ROOT  # noqa: E402
+import benchmark  # tools/ is on sys.path via conftest
+from conftest import REPO_ROOT, have
 
 
+class FakeClock:
+    """A clock that only moves when a fake model "runs": ``advance`` adds that call's duration."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def fake_models(clock, durations):
+    """``{name: fn}``; every call of ``name`` takes the next value of ``durations[name]`` and is logged."""
+    log, left = [], {n: list(d) for n, d in durations.items()}
+
+    def make(name):
+        def run():
+            log.append(name)
+            clock.now += left[name].pop(0)
+        return run
+
+    return {n: make(n) for n in durations}, log
+
+
+def test_schedule_is_round_robin_with_warmup_rounds_first():
+    sched = benchmark.interleaved_schedule(['A', 'B', 'C'], warmup=2, iters=3)
+    assert [n for n, _ in sched] == ['A', 'B', 'C'] * 5
+    assert [t for _, t in sched] == [False] * 6 + [True] * 9
+    with pytest.raises(ValueError):
+        benchmark.interleaved_schedule(['A', 'A'], 1, 1)
+    with pytest.raises(ValueError):
+        benchmark.interleaved_schedule(['A'], 1, 0)
+
+
+def test_time_interleaved_calls_models_alternately_and_drops_warmup():
+    clock = FakeClock()
+    # Warm-up calls are very slow (first-call allocation, lazy init): they must not be timed.
+    durations = {'A': [50.0, 1.0, 1.1, 0.9], 'B': [70.0, 2.0, 2.2, 1.8]}
+    fns, log = fake_models(clock, durations)
+    syncs = []
+    times = benchmark.time_interleaved(fns, warmup=1, iters=3, clock=clock, sync=lambda: syncs.append(1))
+    assert log == ['A', 'B', 'A', 'B', 'A', 'B', 'A', 'B']  # interleaved, not A A A A B B B B
+    assert times == {'A': pytest.approx([1.0, 1.1, 0.9]), 'B': pytest.approx([2.0, 2.2, 1.8])}
+    assert len(syncs) == 2 * len(log)  # before and after every call
+
+
+def test_quantiles_median_and_iqr():
+    assert benchmark.quantile([4, 1, 3, 2], 0.5) == pytest.approx(2.5)
+    assert benchmark.quantile([1, 2, 3, 4], 0.25) == pytest.approx(1.75)  # numpy 'linear'
+    assert benchmark.quantile([1, 2, 3, 4], 0.75) == pytest.approx(3.25)
+    assert benchmark.quantile([7.0], 0.75) == 7.0
+    s = benchmark.summarize([1.0, 1.2, 0.8, 1.1, 0.9, 30.0])  # one iteration hit by another job
+    assert s['median'] == pytest.approx(1.05)  # the mean would be 5.83
+    assert s['q1'] == pytest.approx(0.925) and s['q3'] == pytest.approx(1.175)
+    assert s['iqr'] == pytest.approx(0.25) and s['n'] == 6
+
+
+def test_ratios_are_ratios_of_medians_to_each_group_baseline():
+    summaries = {'A': dict(median=2.0), 'B': dict(median=3.0), 'C': dict(median=4.0), 'D': dict(median=1.0)}
+    baseline_of = {'A': 'A', 'B': 'A', 'C': 'C', 'D': 'C'}
+    assert benchmark.ratios_of_medians(summaries, baseline_of) == pytest.approx(
+        {'A': 1.0, 'B': 1.5, 'C': 1.0, 'D': 0.25})
+
+
+def test_interleaving_and_median_keep_the_ratio_when_the_machine_slows_down():
+    """Another job takes the CPU for a while: every call in that window runs 3x slower. Round-robin
+    puts both models' calls in the window alike, and the median ignores it, so the measured ratio is
+    the true cost ratio; timing A's iterations and then B's (the old design) is off by a factor."""
+    cost = {'A': 1.0, 'B': 1.5}
+    clock = FakeClock()
+
+    def make(name):
+        def run():
+            slow = 3.0 if 10.0 <= clock.now < 25.0 else 1.0
+            clock.now += cost[name] * slow
+        return run
+
+    fns = {n: make(n) for n in cost}
+    times = benchmark.time_interleaved(fns, warmup=1, iters=15, clock=clock)
+    summaries = {n: benchmark.summarize(t) for n, t in times.items()}
+    assert benchmark.ratios_of_medians(summaries, {'A': 'A', 'B': 'A'})['B'] == pytest.approx(1.5)
+    # the same calls, one model after the other
+    clock.now = 0.0
+    seq = {n: benchmark.time_interleaved({n: fns[n]}, warmup=1, iters=15, clock=clock)[n] for n in fns}
+    seq_ratio = (sum(seq['B']) / len(seq['B'])) / (sum(seq['A']) / len(seq['A']))
+    assert abs(seq_ratio - 1.5) > 0.2
+
+
+def test_paired_ratios_cancel_load_that_hits_both_models_of_a_round():
+    # Round 2 ran while another job had the CPU: both models 4x slower in that round only.
+    times = {'A': [1.0, 4.0, 1.0, 1.2], 'B': [2.0, 8.0, 2.0, 2.4]}
+    assert benchmark.paired_ratios(times, 'B', 'A', throughput=False) == pytest.approx([2.0] * 4)
+    assert benchmark.paired_ratios(times, 'B', 'A', throughput=True) == pytest.approx([0.5] * 4)
+    a = benchmark.analyse(dict(infer=times, train=times), {'A': 'A', 'B': 'A'})
+    assert a['infer']['B']['ratio'] == pytest.approx(1.1 / 2.2)  # img/s ratio = median(A) / median(B)
+    assert a['train']['B']['ratio'] == pytest.approx(2.2 / 1.1)
+    assert a['train']['B']['paired']['median'] == pytest.approx(2.0) and a['train']['B']['paired']['iqr'] == 0
+    assert a['infer']['A']['ratio'] == 1.0 and a['infer']['A']['paired']['median'] == 1.0
+    assert a['infer']['B']['time']['median'] == pytest.approx(2.2)
+
+
+def test_paired_ratio_is_steadier_than_the_ratio_of_medians_under_bursty_load():
+    """Another job takes the CPU at random moments for several seconds (the slowdown varies between
+    bursts): two measurements' ratios of medians can disagree, the paired ratios do not."""
+    import random
+    cost = {'A': 1.0, 'B': 1.3}
+
+    def measure(seed):
+        rng, clock = random.Random(seed), FakeClock()
+        load = dict(factor=1.0, until=0.0)
+
+        def make(name):
+            def run():
+                if clock.now >= load['until']:  # a new period: quiet, or a burst of another job
+                    load['factor'] = rng.choice([1.0, 1.0, 2.0, 3.5])
+                    load['until'] = clock.now + rng.uniform(2.0, 12.0)
+                clock.now += cost[name] * load['factor']
+            return run
+
+        raw = {p: benchmark.time_interleaved({n: make(n) for n in cost}, 2, 30, clock=clock)
+               for p in ('infer', 'train')}
+        return benchmark.analyse(raw, {'A': 'A', 'B': 'A'})
+
+    rows = [r for seed in range(1, 6) for r in benchmark.repeat_check([measure(seed), measure(seed + 100)],
+                                                                     {'A': 'A', 'B': 'A'})]
+    assert max(r['ratio_diff'] for r in rows) > 0.3  # some reruns move the ratio of medians a lot
+    assert max(r['paired_diff'] for r in rows) < 0.02
+    for r in rows:
+        assert r['paired'] == pytest.approx((1 / 1.3,) * 2 if r['phase'] == 'infer' else (1.3, 1.3), rel=0.02)
+
+
+def test_repeat_check_reports_both_runs_and_their_relative_difference():
+    def run(a_inf, b_inf, a_tr, b_tr):
+        return benchmark.analyse(dict(infer={'A': a_inf, 'B': b_inf}, train={'A': a_tr, 'B': b_tr}),
+                                 {'A': 'A', 'B': 'A'})
+
+    baseline_of = {'A': 'A', 'B': 'A'}
+    first = run([1.0, 1.0, 1.0], [2.0, 2.0, 2.0], [1.0, 1.0, 1.0], [3.0, 3.0, 3.0])
+    second = run([1.0, 1.0, 1.0], [2.1, 2.1, 2.1], [2.0, 2.0, 2.0], [6.0, 6.0, 6.0])
+    rows = benchmark.repeat_check([first, second], baseline_of)
+    assert [(r['model'], r['phase']) for r in rows] == [('B', 'infer'), ('B', 'train')]
+    infer, train = rows
+    # inference is reported as a throughput ratio: B runs at 1/2 then 1/2.1 of A's img/s
+    assert infer['ratio'] == pytest.approx((0.5, 1 / 2.1)) and infer['paired'] == pytest.approx((0.5, 1 / 2.1))
+    assert infer['ratio_diff'] == pytest.approx(abs(1 / 2.1 - 0.5) / 0.5)
+    assert train['ratio'] == pytest.approx((3.0, 3.0)) and train['ratio_diff'] == pytest.approx(0.0)
+    text = benchmark.format_repeat_check(rows)
+    assert '| B | A | infer img/s ratio | 0.500 | 0.476 | 4.8 % |' in text
+    assert 'within 5 %' in text and 'NOT' not in text
+    worse = run([1.0, 1.0, 1.0], [2.4, 2.4, 2.4], [1.0, 1.0, 1.0], [3.0, 3.0, 3.0])
+    assert 'NOT within 5 %' in benchmark.format_repeat_check(benchmark.repeat_check([first, worse], baseline_of))
+
+
+def test_table_cells():
+    static = {'A': dict(params=4e6, flops=6e9, peak_mb=1000.0), 'B': dict(params=6e6, flops=15e9, peak_mb=1200.0)}
+    raw = dict(infer={'A': [0.5, 0.5, 0.5], 'B': [0.625, 0.6, 0.65]},
+               train={'A': [2.0, 2.0, 2.0], 'B': [2.5, 2.5, 2.5]})
+    table = benchmark.format_table(static, benchmark.analyse(raw, {'A': 'A', 'B': 'A'}), {'A': 'A', 'B': 'A'}, batch=2)
+    head = [c.strip() for c in table.splitlines()[0].split('|')[1:-1]]
+    cells = [c.strip() for c in table.splitlines()[-1].split('|')[1:-1]]
+    assert len(cells) == len(head) == 14
+    assert cells[:7] == ['B', '6.000', '1.50', '15.00', '2.50', '3.20', '0.80']  # 2 / 0.625 img/s, 0.5 / 0.625
+    assert cells[7] == '0.80 (0.03)'  # per-round img/s ratios 0.800, 0.833, 0.769: q1 0.785, q3 0.817
+    assert cells[8] == '0.6250 (0.0250)' and cells[9] == '2.500 (0.000)' and cells[10] == '1.25'
+    assert cells[11] == '1.25 (0.00)' and cells[12:] == ['1200', '1.20']
+
+
+@pytest.mark.skipif(not have('mmseg'), reason='OpenMMLab stack not installed (run tools/setup_env.sh)')
 def test_benchmark_reports_ratios_to_segnext(tmp_path):
     out = tmp_path / 'bench.md'
-    proc = subprocess.run([sys.executable, osp.join(REPO_ROOT, 'tools', 'benchmark.py'), '--size', '64', '--iters',
-                           '1', '--models', 'MSFF-SegNeXt', '--out', str(out)],
+    proc = subprocess.run([sys.executable, osp.join(REPO_ROOT, 'tools', 'benchmark.py'), '--size', '64', '--warmup',
+                           '1', '--iters', '2', '--train-warmup', '0', '--threads', '1', '--models', 'MSFF-SegNeXt',
+                           '--repeat-check', '--out', str(out)],
                           cwd=REPO_ROOT, capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS='1'))
     assert proc.returncode == 0, proc.stderr[-3000:]
+    text = out.read_text()
+    table = text.split('Repeat check')[0]
     rows = {line.split('|')[1].strip(): [c.strip() for c in line.split('|')[2:-1]]
-            for line in out.read_text().splitlines() if line.startswith('| ') and 'model' not in line}
+            for line in table.splitlines() if line.startswith('| ') and 'model' not in line}
     assert set(rows) == {'SegNeXt-T', 'MSFF-SegNeXt'}  # the baseline is always measured too
     assert rows['SegNeXt-T'][1] == '1.00' and rows['SegNeXt-T'][3] == '1.00'
+    assert rows['SegNeXt-T'][5] == '1.00' and rows['SegNeXt-T'][9] == '1.00'
+    assert rows['SegNeXt-T'][6] == '1.00 (0.00)' and rows['SegNeXt-T'][10] == '1.00 (0.00)'
     # Parameter ratio from the exact counts of test_mmseg_msff: 6,138,072 / 4,225,378.
     assert rows['MSFF-SegNeXt'][0] == '6.138' and rows['MSFF-SegNeXt'][1] == '1.45'
     assert float(rows['MSFF-SegNeXt'][2]) > float(rows['SegNeXt-T'][2])  # EGA adds multiply-adds
-    assert 'python tools/benchmark.py' in out.read_text()
+    assert 'python tools/benchmark.py' in text and 'torch threads 1' in text
+    assert '1 warm-up + 2 timed inference iterations and 0 + 2 training steps' in text
+    assert '| MSFF-SegNeXt | SegNeXt-T | infer img/s ratio |' in text  # the repeat check ran
+    assert 'Largest relative difference' in text
+    assert 'torch threads: 1' in proc.stdout

@@ -8,7 +8,7 @@ from pycocotools import mask as mask_utils
 
 from hemaseg.data.io import write_image
 from hemaseg.instance_inference import (InstancePrediction, coco_results, collect_images, instance_id_map,
-                                        run_instance_inference)
+                                        output_names, run_instance_inference)
 
 
 def _pred(h=40, w=50):
@@ -41,7 +41,11 @@ def test_coco_results_round_trip():
     assert res[0]['bbox'] == [10.0, 10.0, 20.0, 20.0] and res[0]['category_id'] == 1
     rle = dict(res[0]['segmentation'], counts=res[0]['segmentation']['counts'].encode())
     assert np.array_equal(mask_utils.decode(rle).astype(bool), pred.masks[0])
-    json.dumps(res)  # serialisable
+    for r, mask in zip(res, pred.masks):  # pycocotools' compressed RLE, counts as str, size as plain ints
+        ref = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
+        assert r['segmentation'] == {'size': [40, 50], 'counts': ref['counts'].decode('ascii')}
+        assert type(r['segmentation']['counts']) is str and all(type(v) is int for v in r['segmentation']['size'])
+    assert json.loads(json.dumps(res)) == res  # serialisable, unchanged by a round trip
 
 
 def test_run_writes_outputs_and_reports_unreadable_files(tmp_path):
@@ -71,3 +75,41 @@ def test_overlay_rejects_mismatched_masks():
     from hemaseg.instance_inference import draw_instance_overlay
     with pytest.raises(ValueError, match='does not match image shape'):
         draw_instance_overlay(np.zeros((10, 10, 3), np.uint8), _pred())
+
+
+def test_output_names_unique_stems_are_kept():
+    assert output_names(['in/a.png', 'other/b.jpg']) == [('a', 'a.png'), ('b', 'b.jpg')]
+
+
+def test_output_names_disambiguate_shared_stems(tmp_path):
+    a, b, c = str(tmp_path / 'a' / 'x.png'), str(tmp_path / 'b' / 'deep' / 'x.png'), str(tmp_path / 'y.png')
+    assert output_names([a, b, c]) == [('a/x', 'a/x.png'), ('b/deep/x', 'b/deep/x.png'), ('y', 'y.png')]
+    # Same stem in one folder (x.png, X.jpg: one file on case-insensitive systems), the same file twice.
+    same = [str(tmp_path / 'x.png'), str(tmp_path / 'X.jpg'), str(tmp_path / 'x.png')]
+    assert output_names(same) == [('x', 'x.png'), ('X__2', 'X.jpg'), ('x__3', 'x.png')]
+    assert output_names(['x.png', 'sub/x.png']) == [('x', 'x.png'), ('sub/x', 'sub/x.png')]
+
+
+def test_run_same_stem_inputs_do_not_overwrite_each_other(tmp_path):
+    write_image(tmp_path / 'a' / 'x.png', np.full((40, 50, 3), 200, np.uint8))
+    write_image(tmp_path / 'b' / 'x.png', np.full((30, 20, 3), 100, np.uint8))
+    files = [str(tmp_path / 'a' / 'x.png'), str(tmp_path / 'b' / 'x.png')]
+
+    def predict(rgb):  # one instance covering the left half: differs between the two images
+        h, w = rgb.shape[:2]
+        masks = np.zeros((1, h, w), bool)
+        masks[0, :, :w // 2] = True
+        return InstancePrediction(masks, np.array([[0, 0, w // 2, h]], np.float32), np.array([0.9]), np.array([0]))
+
+    logs = []
+    written, failed = run_instance_inference(files, predict, str(tmp_path / 'out'), log=logs.append)
+    assert written == 2 and not failed
+    for sub, shape in (('a', (40, 50)), ('b', (30, 20))):
+        assert cv2.imread(str(tmp_path / 'out' / 'overlays' / sub / 'x.png')).shape[:2] == shape
+        assert cv2.imread(str(tmp_path / 'out' / 'instances' / sub / 'x.png'), cv2.IMREAD_UNCHANGED).shape == shape
+    assert not (tmp_path / 'out' / 'overlays' / 'x.png').exists()
+    preds = json.loads((tmp_path / 'out' / 'predictions.json').read_text())
+    assert [p['file_name'] for p in preds] == ['a/x.png', 'b/x.png']
+    assert [p['segmentation']['size'] for p in preds] == [[40, 50], [30, 20]]
+    text = '\n'.join(logs)
+    assert f'{files[0]} -> a/x.png' in text and f'{files[1]} -> b/x.png' in text

@@ -25,7 +25,7 @@ from mmengine.registry import DefaultScope  # noqa: E402
 import mmdet_plugins  # noqa: E402,F401  (registers the adapters)
 from conftest import REPO_ROOT  # noqa: E402
 from hemaseg.blocks import AttentionFPN, DualStreamFeatureFusion, SemanticFusionMaskHead, ghost_resnet50  # noqa: E402
-from instance_param_counts import TOTAL_PARAMS  # noqa: E402
+from instance_param_counts import MASK_RCNN_PAIRS, MASK_RCNN_PARTS, TOTAL_PARAMS  # noqa: E402
 from mmdet.registry import DATASETS, MODELS  # noqa: E402
 
 CONFIGS = {
@@ -34,7 +34,9 @@ CONFIGS = {
     'yolact-ghost-fpn-ddam': 'configs/yolact_cis/yolact_ghost-r50-s4_fpn-ddam_wbc-550x550.py',
     'yolact-r50': 'configs/yolact_cis/yolact_r50_fpn_wbc-550x550.py',
     'r-mask-rcnn': 'configs/r_mask_rcnn/r-mask-rcnn_r50_bu-ca-sa-fpn_wbc-512.py',
-    'mask-rcnn-r50': 'configs/r_mask_rcnn/mask-rcnn_r50_fpn_wbc-512.py',
+    'mask-rcnn': 'configs/r_mask_rcnn/mask-rcnn_r50_fpn_wbc-512.py',
+    'mask-rcnn-bu-ca-sa-fpn': 'configs/r_mask_rcnn/mask-rcnn_r50_bu-ca-sa-fpn_wbc-512.py',
+    'mask-rcnn-fusion-mask-head': 'configs/r_mask_rcnn/mask-rcnn_r50_fpn_fusion-mask-head_wbc-512.py',
 }
 GHOST_S4_PARAMS = 8_153_504  # hemaseg's Ghost-ResNet-50, S = 4, no FC (spec 001 Table 2: 8.16 M)
 RESNET50_PARAMS = 23_508_032  # torchvision / mmdet ResNet-50 without FC
@@ -58,7 +60,10 @@ def n_params(module: torch.nn.Module) -> int:
 
 
 def load_config(name: str) -> Config:
-    return Config.fromfile(osp.join(REPO_ROOT, CONFIGS[name]))
+    from _common import resolve_fold  # what tools/train.py does: fill the '{fold}' of the ann_files
+    cfg = Config.fromfile(osp.join(REPO_ROOT, CONFIGS[name]))
+    resolve_fold(cfg)
+    return cfg
 
 
 # --------------------------------------------------------------------------- tiny COCO data set
@@ -214,9 +219,8 @@ def test_config_builds_with_expected_parts(name):
     counts = {part: n_params(getattr(model, part)) for part in ('backbone', 'neck', 'bbox_head', 'mask_head',
                                                                    'rpn_head', 'roi_head') if hasattr(model, part)}
     print(f'\n{name}: {n_params(model):,} parameters ' + ', '.join(f'{k} {v:,}' for k, v in counts.items()))
-    shared_name = {'mask-rcnn-r50': 'mask-rcnn'}.get(name, name)
-    if shared_name in TOTAL_PARAMS:  # the same count as the Detectron2 config (tests/det2)
-        assert n_params(model) == TOTAL_PARAMS[shared_name]
+    if name in TOTAL_PARAMS:  # the same count as the Detectron2 config of that name (tests/det2)
+        assert n_params(model) == TOTAL_PARAMS[name]
     if 'ghost' in name or name == 'yolact-cis':
         assert type(model).__name__ == 'YOLACTCIS'
         assert counts['backbone'] == n_params(ghost_resnet50(4)) == GHOST_S4_PARAMS
@@ -229,16 +233,52 @@ def test_config_builds_with_expected_parts(name):
             assert counts['neck'] == n_params(ref)
         base = MODELS.build(load_config('yolact-r50').model)
         assert counts['bbox_head'] == n_params(base.bbox_head) and counts['mask_head'] == n_params(base.mask_head)
-    if name == 'r-mask-rcnn':
-        assert counts['neck'] == n_params(AttentionFPN(bottom_up_attention='ca-sa'))
+    if name in MASK_RCNN_PARTS:
+        parts = MASK_RCNN_PARTS[name]
+        if 'neck' in parts:
+            assert counts['neck'] == n_params(AttentionFPN(bottom_up_attention='ca-sa'))
+        else:
+            assert type(model.neck).__name__ == 'FPN'
         # spec 004 §2.2.8 (B): the fusion mask head is the hemaseg block
-        assert type(model.roi_head.mask_head).__name__ == 'SemanticFusionMaskHead'
-        assert n_params(model.roi_head.mask_head) == n_params(SemanticFusionMaskHead(num_classes=1))
+        head = type(model.roi_head.mask_head).__name__
+        assert head == ('SemanticFusionMaskHead' if 'mask_head' in parts else 'FCNMaskHead')
+        if 'mask_head' in parts:
+            assert n_params(model.roi_head.mask_head) == n_params(SemanticFusionMaskHead(num_classes=1))
         ratio_1 = [a[1] for a in model.rpn_head.prior_generator.base_anchors]  # ratios (0.5, 1, 2)
-        assert [float(a[2] - a[0]) for a in ratio_1] == [16, 32, 64, 128, 256]  # paper §2.2.7
+        assert [float(a[2] - a[0]) for a in ratio_1] == [16, 32, 64, 128, 256]  # paper §2.2.7, every config
 
 
-@pytest.mark.parametrize('name', ['yolact-cis', 'yolact-r50', 'r-mask-rcnn', 'mask-rcnn-r50'])
+def flat(value, prefix=''):
+    """``{'a.b.0.c': leaf}`` of nested dicts and lists."""
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, (list, tuple)):
+        items = enumerate(value)
+    else:
+        return {prefix: value}
+    out = {}
+    for k, v in items:
+        out.update(flat(v, f'{prefix}.{k}' if prefix else str(k)))
+    return out or {prefix: value}
+
+
+def differing_parts(a: dict, b: dict) -> set:
+    """The parts (neck, mask_head, or else the full key) in which two flattened configs differ."""
+    keys = {k for k in a.keys() | b.keys() if a.get(k, KeyError) != b.get(k, KeyError)}
+    return {'neck' if k.startswith('model.neck.') else 'mask_head' if k.startswith('model.roi_head.mask_head.')
+            else k for k in keys}
+
+
+@pytest.mark.parametrize('a, b', MASK_RCNN_PAIRS)
+def test_mask_rcnn_configs_differ_only_in_neck_and_mask_head(a, b):
+    """Baseline, R-Mask R-CNN and the two ablations: data, schedule, anchors, RPN / box head and
+    training settings are the same; each pair differs exactly in the parts one of them changes."""
+    fa, fb = flat(load_config(a).to_dict()), flat(load_config(b).to_dict())
+    assert differing_parts(fa, fb) == MASK_RCNN_PARTS[a] ^ MASK_RCNN_PARTS[b]
+
+
+@pytest.mark.parametrize('name', ['yolact-cis', 'yolact-r50', 'r-mask-rcnn', 'mask-rcnn', 'mask-rcnn-bu-ca-sa-fpn',
+                                  'mask-rcnn-fusion-mask-head'])
 def test_config_model_loss_backward_and_predict(name, tiny_coco):
     torch.manual_seed(0)
     cfg = load_config(name)

@@ -38,10 +38,12 @@ def test_every_framework_builds_in_one_process():
                                    'mmseg.registry')
     mmdet_model = _build_openmmlab('configs/r_mask_rcnn/r-mask-rcnn_r50_bu-ca-sa-fpn_wbc-512.py', 'mmdet.registry')
 
+    from mmengine.registry import DefaultScope
     from mmpretrain.registry import MODELS as PRETRAIN_MODELS
-    classifier = PRETRAIN_MODELS.build(dict(
-        type='ImageClassifier', backbone=dict(type='ResNet', depth=18), neck=dict(type='GlobalAveragePooling'),
-        head=dict(type='LinearClsHead', num_classes=2, in_channels=512))).eval()
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        classifier = PRETRAIN_MODELS.build(dict(
+            type='ImageClassifier', backbone=dict(type='ResNet', depth=18), neck=dict(type='GlobalAveragePooling'),
+            head=dict(type='LinearClsHead', num_classes=2, in_channels=512))).eval()
 
     x = torch.rand(1, 3, 64, 64)
     with torch.no_grad():

@@ -1,8 +1,10 @@
-"""Parameters, FLOPs, inference throughput, training step time and peak memory, each measured
-in one run and printed as ratios to a baseline measured in the same run.
+"""Parameters, FLOPs, inference throughput, training step time and peak memory, printed as
+ratios to a baseline measured in the same run.
 
-    python tools/benchmark.py [--size 512] [--batch 2] [--iters 10] [--device cpu|cuda] [--out docs/benchmarks.md]
-    python tools/benchmark.py --task det [--batch 1] [--iters 10] [--device cpu|cuda] [--out FILE]
+    python tools/benchmark.py [--size 512] [--batch 2] [--iters 60] [--threads 2] [--device cpu|cuda] \
+        [--out docs/benchmarks.md]
+    python tools/benchmark.py --task det [--batch 1] [--iters 60] [--device cpu|cuda] [--out FILE]
+    python tools/benchmark.py --size 64 --models MSFF-SegNeXt --repeat-check    # is the ratio reproducible?
 
 ``--task seg`` (default): the segmentation models, ratios to SegNeXt-T, FLOPs = multiply-
 accumulates counted by ``mmengine.analysis`` (the paper's "Mult-Adds", spec 000 Table 1).
@@ -12,17 +14,42 @@ whole ``predict`` (post-processing and mask pasting included); GMACs are those o
 image-level network (backbone, neck, dense heads and protonet; the RoI heads of the two-stage
 models, whose cost depends on the number of proposals, are not counted), from
 ``torch.utils.flop_counter``.
-Each model runs in its own subprocess so that peak memory (process RSS on CPU,
-``torch.cuda.max_memory_allocated`` on CUDA) belongs to that model alone.
+
+Timing. Every compared model is built in this one process and the iterations are *interleaved*:
+round r calls model A once, then model B once, ... (round-robin), first ``--warmup`` untimed
+rounds, then ``--iters`` timed ones; training steps likewise (``--train-warmup``,
+``--train-iters``). Whatever else the machine does (other jobs, frequency changes, thermal
+state) then hits every model alike instead of whichever happened to run at that moment. Each
+model's time is the *median* of its timed iterations (reported with its IQR, q3 - q1), so single
+slow iterations do not move it, and ``x`` is the ratio of the medians. ``x paired`` is the median
+(IQR) over the timed rounds of the ratio *within* a round: a model and its baseline ran back to
+back there, so a slow period of a shared machine slows both and cancels; on a busy machine it is
+the more reproducible of the two (on a quiet one they agree). Before each measurement every model
+gets back its initial weights and a fresh optimizer, and the RNG is reseeded, so
+``--repeat-check`` (the whole measurement twice, both runs' ratios and their relative difference
+printed) compares like with like.
+
+Parameters, GMACs and peak memory come from one subprocess per model, so that peak memory
+(process RSS on CPU, ``torch.cuda.max_memory_allocated`` on CUDA) belongs to that model alone.
+Torch uses ``--threads`` intra-op threads (default 2) in every process; the report says so. On a CPU
+that other jobs keep busy, more threads than idle cores make OpenMP's threads spin-wait on each other:
+timings get several times slower and far noisier (SegNeXt-T at 64x64 on the 2-core development
+machine at load ~5: 0.09 s/iteration with 1 thread, 0.55 s with 2; 0.13 s with 2 threads and
+``OMP_WAIT_POLICY=PASSIVE``). Measure there with ``--threads 1``, or on an otherwise idle machine.
 """
+from __future__ import annotations
+
 import argparse
+import copy
 import json
+import math
 import os
 import os.path as osp
 import platform
 import subprocess
 import sys
 import time
+from typing import Callable, Dict, List, Sequence, Tuple
 
 from _common import REPO_ROOT
 
@@ -41,12 +68,197 @@ DET_MODELS = {
     'Mask R-CNN': ('configs/r_mask_rcnn/mask-rcnn_r50_fpn_wbc-512.py', 512, 'Mask R-CNN'),
     'R-Mask R-CNN': ('configs/r_mask_rcnn/r-mask-rcnn_r50_bu-ca-sa-fpn_wbc-512.py', 512, 'Mask R-CNN'),
 }
+# Defaults of the timing (see the module docstring), chosen from repeated measurements of SegNeXt-T vs
+# MSFF-SegNeXt at 64x64 with 1 thread (the shortest iterations, so the most scheduler noise) on the
+# 2-core development CPU while other jobs kept its load at 2-5. With 60 inference / 40 training rounds
+# the paired ratios (x paired) of four measurements (two invocations with --repeat-check) stayed within
+# 0.8 % (inference) and 1.5 % (training) of each other, the ratios of medians (x) within 4.4 % and 6.3 %;
+# with 30 / 15 rounds the ratios of medians moved by up to 10-18 % between repetitions. On such a busy
+# machine prefer x paired; on a quiet one the two agree.
+DEFAULT_WARMUP = 3
+DEFAULT_ITERS = 60
+DEFAULT_TRAIN_WARMUP = 2
+DEFAULT_TRAIN_ITERS = 40
+REPEAT_TOLERANCE = 0.05
 
 
-def measure(config: str, size: int, batch: int, iters: int, device: str) -> dict:
-    """Runs inside the child process."""
+# ----------------------------------------------------------------------------------------------
+# Timing: interleaved schedule, medians, ratios (plain Python; unit-tested with a fake clock)
+# ----------------------------------------------------------------------------------------------
+def interleaved_schedule(names: Sequence[str], warmup: int, iters: int) -> List[Tuple[str, bool]]:
+    """The calls of an interleaved measurement, in order: ``(name, timed)``.
+
+    Round r (0-based) calls every model once, in ``names`` order; rounds ``0..warmup-1`` are
+    warm-up (``timed=False``), the next ``iters`` rounds are timed.
+    """
+    if warmup < 0 or iters < 1:
+        raise ValueError(f'need warmup >= 0 and iters >= 1, got warmup={warmup}, iters={iters}')
+    if len(set(names)) != len(names):
+        raise ValueError(f'model names must be distinct, got {list(names)}')
+    return [(name, r >= warmup) for r in range(warmup + iters) for name in names]
+
+
+def time_interleaved(fns: Dict[str, Callable[[], object]], warmup: int, iters: int,
+                     clock: Callable[[], float] = time.perf_counter,
+                     sync: Callable[[], None] | None = None) -> Dict[str, List[float]]:
+    """Runs ``fns`` round-robin (:func:`interleaved_schedule`) and returns each one's timed
+    durations (seconds, in call order). ``sync`` (e.g. ``torch.cuda.synchronize``) runs before
+    reading the clock on both sides of every call, so asynchronous work is inside its own call."""
+    sync = sync or (lambda: None)
+    times: Dict[str, List[float]] = {name: [] for name in fns}
+    for name, timed in interleaved_schedule(list(fns), warmup, iters):
+        sync()
+        t0 = clock()
+        fns[name]()
+        sync()
+        elapsed = clock() - t0
+        if timed:
+            times[name].append(elapsed)
+    return times
+
+
+def quantile(values: Sequence[float], q: float) -> float:
+    """The q-quantile by linear interpolation between order statistics (numpy's default)."""
+    xs = sorted(values)
+    if not xs:
+        raise ValueError('quantile of an empty sequence')
+    if not 0.0 <= q <= 1.0:
+        raise ValueError(f'q must be in [0, 1], got {q}')
+    pos = q * (len(xs) - 1)
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+
+
+def summarize(values: Sequence[float]) -> dict:
+    """Median, quartiles, IQR (q3 - q1) and count of one model's timed iterations."""
+    q1, median, q3 = (quantile(values, q) for q in (0.25, 0.5, 0.75))
+    return dict(median=median, q1=q1, q3=q3, iqr=q3 - q1, n=len(values))
+
+
+def ratios_of_medians(summaries: Dict[str, dict], baseline_of: Dict[str, str]) -> Dict[str, float]:
+    """``median(model) / median(its baseline)`` for every model (time ratios: > 1 is slower)."""
+    return {name: s['median'] / summaries[baseline_of[name]]['median'] for name, s in summaries.items()}
+
+
+def paired_ratios(times: Dict[str, List[float]], name: str, baseline: str, throughput: bool) -> List[float]:
+    """The ratio within each timed round: the model and its baseline ran back to back there, so a
+    period in which the machine is slower for both (another job) cancels out. ``throughput``:
+    baseline time / model time (img/s ratio), else model time / baseline time."""
+    pairs = zip(times[name], times[baseline])
+    return [b / m if throughput else m / b for m, b in pairs]
+
+
+# (phase, reported as a throughput ratio): inference as img/s, training as step time
+PHASES = (('infer', True), ('train', False))
+
+
+def analyse(raw: dict, baseline_of: Dict[str, str]) -> dict:
+    """``raw``: ``{'infer': {name: [seconds per timed round]}, 'train': {...}}`` (rounds aligned across
+    models). Returns, per phase and model: ``time`` (summary of its times), ``ratio`` (ratio of
+    medians to its baseline, inference as img/s ratio) and ``paired`` (summary of the per-round ratios)."""
+    out = {}
+    for phase, throughput in PHASES:
+        times = raw[phase]
+        summaries = {name: summarize(v) for name, v in times.items()}
+        rom = ratios_of_medians(summaries, baseline_of)
+        out[phase] = {name: dict(time=summaries[name], ratio=1 / rom[name] if throughput else rom[name],
+                                 paired=summarize(paired_ratios(times, name, baseline_of[name], throughput)))
+                      for name in times}
+    return out
+
+
+def relative_difference(first: float, second: float) -> float:
+    """``|second - first| / |first|``: how far a rerun's ratio moved, relative to the first run."""
+    return abs(second - first) / abs(first)
+
+
+def repeat_check(analyses: Sequence[dict], baseline_of: Dict[str, str]) -> List[dict]:
+    """Both runs' ratios (of medians, and the paired median) of every non-baseline model, inference
+    as img/s ratio and training as step-time ratio, with their relative differences."""
+    first, second = analyses
+    rows = []
+    for phase, _ in PHASES:
+        for name in first[phase]:
+            if baseline_of[name] == name:
+                continue
+            a, b = first[phase][name], second[phase][name]
+            rows.append(dict(model=name, baseline=baseline_of[name], phase=phase,
+                             ratio=(a['ratio'], b['ratio']), paired=(a['paired']['median'], b['paired']['median']),
+                             ratio_diff=relative_difference(a['ratio'], b['ratio']),
+                             paired_diff=relative_difference(a['paired']['median'], b['paired']['median'])))
+    return rows
+
+
+def format_repeat_check(rows: List[dict], tolerance: float = REPEAT_TOLERANCE) -> str:
+    lines = ['Repeat check (the whole timing measured twice in this process; relative difference = '
+             '|run 2 - run 1| / run 1):',
+             '| model | vs | quantity | x run 1 | x run 2 | difference | x paired run 1 | x paired run 2 '
+             '| difference |',
+             '|---|---|---|---|---|---|---|---|---|']
+    for r in rows:
+        what = 'infer img/s ratio' if r['phase'] == 'infer' else 'train step time ratio'
+        lines.append(f"| {r['model']} | {r['baseline']} | {what} | {r['ratio'][0]:.3f} | {r['ratio'][1]:.3f} | "
+                     f"{100 * r['ratio_diff']:.1f} % | {r['paired'][0]:.3f} | {r['paired'][1]:.3f} | "
+                     f"{100 * r['paired_diff']:.1f} % |")
+    if rows:
+        verdicts = []
+        for key, label in (('ratio_diff', 'ratios of medians (x)'), ('paired_diff', 'paired ratios (x paired)')):
+            worst = max(r[key] for r in rows)
+            verdicts.append(f"{label} {100 * worst:.1f} %, {'within' if worst <= tolerance else 'NOT within'} "
+                            f'{100 * tolerance:.0f} %')
+        lines.append('\nLargest relative difference: ' + '; '.join(verdicts) + '.')
+    return '\n'.join(lines)
+
+
+def format_table(static: Dict[str, dict], analysis: dict, baseline_of: Dict[str, str], batch: int) -> str:
+    """The markdown table: static metrics, timing medians (IQR) and ratios to the baselines."""
+    rows = ['| model | params (M) | x | GMACs | x | infer img/s | x | x paired (IQR) | infer s/iter: median (IQR) | '
+            'train step (s): median (IQR) | x | x paired (IQR) | peak mem (MB) | x |',
+            '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|']
+    for name, r in static.items():
+        base = static[baseline_of[name]]
+        inf, tr = analysis['infer'][name], analysis['train'][name]
+        rows.append(f"| {name} | {r['params'] / 1e6:.3f} | {r['params'] / base['params']:.2f} | "
+                    f"{r['flops'] / 1e9:.2f} | {r['flops'] / base['flops']:.2f} | "
+                    f"{batch / inf['time']['median']:.2f} | {inf['ratio']:.2f} | "
+                    f"{inf['paired']['median']:.2f} ({inf['paired']['iqr']:.2f}) | "
+                    f"{inf['time']['median']:.4f} ({inf['time']['iqr']:.4f}) | "
+                    f"{tr['time']['median']:.3f} ({tr['time']['iqr']:.3f}) | {tr['ratio']:.2f} | "
+                    f"{tr['paired']['median']:.2f} ({tr['paired']['iqr']:.2f}) | "
+                    f"{r['peak_mb']:.0f} | {r['peak_mb'] / base['peak_mb']:.2f} |")
+    return '\n'.join(rows)
+
+
+# ----------------------------------------------------------------------------------------------
+# Models
+# ----------------------------------------------------------------------------------------------
+class Bench:
+    """One model ready to time: ``infer()`` (call in eval mode under ``no_grad``) and ``step()``
+    (train mode: forward, loss, backward, optimizer step). ``reset()`` restores the weights the
+    model was built with and makes a fresh optimizer."""
+
+    def __init__(self, model, infer: Callable, loss: Callable, make_optimizer: Callable):
+        self.model = model
+        self.infer = infer
+        self._loss = loss
+        self._make_optimizer = make_optimizer
+        self._initial = copy.deepcopy(model.state_dict())
+        self.optimizer = make_optimizer(model.parameters())
+
+    def reset(self) -> None:
+        self.model.load_state_dict(self._initial)
+        self.optimizer = self._make_optimizer(self.model.parameters())
+
+    def step(self) -> None:
+        self.optimizer.zero_grad(set_to_none=True)
+        self._loss().backward()
+        self.optimizer.step()
+
+
+def build_seg(name: str, size: int, batch: int, device: str) -> Tuple[Bench, Callable[[], float]]:
+    """A segmentation model (``encode_decode`` on random input) and a function counting its MACs."""
     import torch
-    from mmengine.analysis import get_model_complexity_info
     from mmengine.config import Config
     from mmseg.registry import MODELS as REG
     from mmseg.utils import register_all_modules
@@ -54,57 +266,24 @@ def measure(config: str, size: int, batch: int, iters: int, device: str) -> dict
     import mmseg_plugins  # noqa: F401
     register_all_modules()
     torch.manual_seed(0)
-    model = REG.build(Config.fromfile(osp.join(REPO_ROOT, config)).model).to(device)
-    params = sum(p.numel() for p in model.parameters())
+    model = REG.build(Config.fromfile(osp.join(REPO_ROOT, MODELS[name])).model).to(device)
     x = torch.randn(batch, 3, size, size, device=device)
     metas = [dict(img_shape=(size, size), ori_shape=(size, size))] * batch
+    target = torch.randint(0, 2, (batch, size, size), device=device)
+    loss_fn = torch.nn.CrossEntropyLoss()
 
     def forward():
         return model.encode_decode(x, metas)
 
-    model.eval()
-    with torch.no_grad():  # one image; the segmentor's forward in 'tensor' mode = backbone + head
-        flops = get_model_complexity_info(model, inputs=(x[:1],), show_table=False, show_arch=False)['flops']
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
-    target = torch.randint(0, 2, (batch, size, size), device=device)
-    loss_fn = torch.nn.CrossEntropyLoss()
+    def macs() -> float:
+        from mmengine.analysis import get_model_complexity_info
+        model.eval()
+        with torch.no_grad():  # one image; the segmentor's forward in 'tensor' mode = backbone + head
+            return get_model_complexity_info(model, inputs=(x[:1],), show_table=False, show_arch=False)['flops']
 
-    def step():
-        opt.zero_grad(set_to_none=True)
-        loss_fn(forward(), target).backward()
-        opt.step()
-
-    return dict(params=params, flops=flops, **_timings(model, forward, step, batch, iters, device))
-
-
-def _timings(model, infer, train_step, batch: int, iters: int, device: str) -> dict:
-    """Inference images/s (eval, no grad), training step time and peak memory of the process
-    (CPU RSS) or of CUDA allocations during training; one warm-up call each."""
-    import resource
-
-    import torch
-    sync = torch.cuda.synchronize if device.startswith('cuda') else (lambda: None)
-
-    def mean_time(fn, n):
-        fn()
-        sync()
-        t0 = time.perf_counter()
-        for _ in range(n):
-            fn()
-        sync()
-        return (time.perf_counter() - t0) / n
-
-    model.eval()
-    with torch.no_grad():
-        infer_s = mean_time(infer, iters)
-    model.train()
-    if device.startswith('cuda'):
-        train_step()
-        torch.cuda.reset_peak_memory_stats()
-    train_s = mean_time(train_step, max(iters // 2, 1))
-    peak_mb = (torch.cuda.max_memory_allocated() / 2**20 if device.startswith('cuda')
-               else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-    return dict(infer_img_s=batch / infer_s, train_step_s=train_s, peak_mb=peak_mb)
+    bench = Bench(model, forward, lambda: loss_fn(forward(), target),
+                  lambda params: torch.optim.AdamW(params, lr=1e-4))
+    return bench, macs
 
 
 def _det_batch(size: int, batch: int, device: str):
@@ -130,19 +309,18 @@ def _det_batch(size: int, batch: int, device: str):
     return torch.randn(batch, 3, size, size, device=device), samples
 
 
-def measure_det(config: str, size: int, batch: int, iters: int, device: str) -> dict:
-    """Runs inside the child process (mmdet models)."""
+def build_det(name: str, batch: int, device: str) -> Tuple[Bench, Callable[[], float]]:
+    """An mmdet model (whole ``predict`` / ``loss``) and a function counting its image-level MACs."""
     import torch
-    from mmengine.config import Config
     from mmdet.registry import MODELS as REG
     from mmdet.utils import register_all_modules
-    from torch.utils.flop_counter import FlopCounterMode
+    from mmengine.config import Config
 
     import mmdet_plugins  # noqa: F401
     register_all_modules()
+    config, size, _ = DET_MODELS[name]
     torch.manual_seed(0)
     model = REG.build(Config.fromfile(osp.join(REPO_ROOT, config)).model).to(device)
-    params = sum(p.numel() for p in model.parameters())
     x, samples = _det_batch(size, batch, device)
 
     def image_level(inp):
@@ -154,20 +332,70 @@ def measure_det(config: str, size: int, batch: int, iters: int, device: str) -> 
             return model.rpn_head(head_feats)
         return model.bbox_head(head_feats), model.mask_head.protonet(proto_feats[0])
 
+    def macs() -> float:
+        from torch.utils.flop_counter import FlopCounterMode
+        model.eval()
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            image_level(x[:1])
+        return counter.get_total_flops() / 2
+
+    def loss():
+        return model.parse_losses(model.loss(x, samples))[0]
+
+    bench = Bench(model, lambda: model.predict(x, samples), loss,
+                  lambda params: torch.optim.SGD(params, lr=1e-4, momentum=0.9))
+    return bench, macs
+
+
+def build(task: str, name: str, size: int, batch: int, device: str):
+    return build_det(name, batch, device) if task == 'det' else build_seg(name, size, batch, device)
+
+
+def static_metrics(task: str, name: str, size: int, batch: int, device: str) -> dict:
+    """Runs inside the per-model child process: parameters, MACs and peak memory (after one
+    inference and two training steps: process RSS on CPU, CUDA allocations of the second step)."""
+    import resource
+
+    import torch
+    bench, macs = build(task, name, size, batch, device)
+    model = bench.model
+    params = sum(p.numel() for p in model.parameters())
+    flops = macs()
     model.eval()
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        image_level(x[:1])
-    macs = counter.get_total_flops() / 2
-    opt = torch.optim.SGD(model.parameters(), lr=1e-4, momentum=0.9)
+    with torch.no_grad():
+        bench.infer()
+    model.train()
+    bench.step()
+    if device.startswith('cuda'):
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+    bench.step()
+    if device.startswith('cuda'):
+        torch.cuda.synchronize()
+        peak_mb = torch.cuda.max_memory_allocated() / 2**20
+    else:
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return dict(params=params, flops=flops, peak_mb=peak_mb)
 
-    def step():
-        opt.zero_grad(set_to_none=True)
-        loss, _ = model.parse_losses(model.loss(x, samples))
-        loss.backward()
-        opt.step()
 
-    return dict(params=params, flops=macs,
-                **_timings(model, lambda: model.predict(x, samples), step, batch, iters, device))
+def measure_timing(benches: Dict[str, Bench], args, log=print) -> dict:
+    """One interleaved measurement of every model: ``{'infer': {name: [s, ...]}, 'train': {...}}``, the
+    timed rounds' durations in round order."""
+    import torch
+    sync = torch.cuda.synchronize if args.device.startswith('cuda') else None
+    torch.manual_seed(0)
+    for b in benches.values():
+        b.reset()
+        b.model.eval()
+    log(f'  inference: {args.warmup} warm-up + {args.iters} timed rounds over {len(benches)} model(s)', flush=True)
+    with torch.no_grad():
+        infer = time_interleaved({n: b.infer for n, b in benches.items()}, args.warmup, args.iters, sync=sync)
+    for b in benches.values():
+        b.model.train()
+    log(f'  training: {args.train_warmup} warm-up + {args.train_iters} timed rounds', flush=True)
+    train = time_interleaved({n: b.step for n, b in benches.items()}, args.train_warmup, args.train_iters,
+                             sync=sync)
+    return dict(infer=infer, train=train)
 
 
 def machine(device: str) -> str:
@@ -187,7 +415,17 @@ def main():
     ap.add_argument('--size', type=int, default=512)
     ap.add_argument('--batch', type=int, default=2,
                     help='images per step (>= 2: the BatchNorm after DeepLabV3 image pooling cannot train on 1; the paper used 2)')
-    ap.add_argument('--iters', type=int, default=10, help='timed inference iterations (training: half)')
+    ap.add_argument('--warmup', type=int, default=DEFAULT_WARMUP, help='untimed inference rounds (default %(default)s)')
+    ap.add_argument('--iters', type=int, default=DEFAULT_ITERS,
+                    help='timed inference rounds; each round runs every model once (default %(default)s)')
+    ap.add_argument('--train-warmup', type=int, default=DEFAULT_TRAIN_WARMUP,
+                    help='untimed training rounds (default %(default)s)')
+    ap.add_argument('--train-iters', type=int,
+                    help=f'timed training rounds (default: {DEFAULT_TRAIN_ITERS}, or --iters when that is smaller)')
+    ap.add_argument('--threads', type=int, default=2,
+                    help='torch intra-op threads in every process (default %(default)s)')
+    ap.add_argument('--repeat-check', action='store_true',
+                    help='measure the timings twice and print both runs\' ratios and their relative difference')
     ap.add_argument('--device', default='cpu')
     ap.add_argument('--task', choices=['seg', 'det'], default='seg',
                     help='seg: segmentation models (--size applies); det: instance segmentation at the configs\' sizes')
@@ -196,15 +434,18 @@ def main():
     ap.add_argument('--out', help='write a markdown report here (e.g. docs/benchmarks.md)')
     ap.add_argument('--child', help=argparse.SUPPRESS)
     args = ap.parse_args()
-    table_of = DET_MODELS if args.task == 'det' else MODELS
+    if args.train_iters is None:
+        args.train_iters = min(DEFAULT_TRAIN_ITERS, args.iters)
+    if args.warmup < 0 or args.train_warmup < 0 or args.iters < 1 or args.train_iters < 1 or args.threads < 1:
+        ap.error('--warmup/--train-warmup must be >= 0, --iters/--train-iters/--threads >= 1')
+
+    import torch
+    torch.set_num_threads(args.threads)
     if args.child:
-        if args.task == 'det':
-            config, size, _ = DET_MODELS[args.child]
-            result = measure_det(config, size, args.batch, args.iters, args.device)
-        else:
-            result = measure(MODELS[args.child], args.size, args.batch, args.iters, args.device)
-        print('RESULT ' + json.dumps(result))
+        print('RESULT ' + json.dumps(static_metrics(args.task, args.child, args.size, args.batch, args.device)))
         return
+
+    table_of = DET_MODELS if args.task == 'det' else MODELS
     args.models = args.models or list(table_of)
     wrong = [m for m in args.models if m not in table_of]
     if wrong:
@@ -215,40 +456,52 @@ def main():
         if base not in args.models:
             args.models.insert(0, base)
     args.models = [m for m in table_of if m in args.models]
-    results = {}
+    print(f'torch threads: {torch.get_num_threads()} (--threads {args.threads})', flush=True)
+
+    static = {}
     for i, name in enumerate(args.models, 1):
-        print(f'[{i}/{len(args.models)}] {name} ...', flush=True)
+        print(f'[{i}/{len(args.models)}] {name}: parameters, GMACs, peak memory (own process) ...', flush=True)
         cmd = [sys.executable, __file__, '--child', name, '--task', args.task, '--size', str(args.size),
-               '--batch', str(args.batch), '--iters', str(args.iters), '--device', args.device]
+               '--batch', str(args.batch), '--device', args.device, '--threads', str(args.threads)]
         proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO_ROOT)
         line = next((l for l in proc.stdout.splitlines() if l.startswith('RESULT ')), None)
         if proc.returncode or line is None:
             sys.exit(f'error: benchmarking {name} failed:\n{proc.stderr[-3000:]}')
-        results[name] = json.loads(line[7:])
-    head = (f'| model | params (M) | x | GMACs | x | infer img/s | x | train step (s) | x | peak mem (MB) | x |\n'
-            '|---|---|---|---|---|---|---|---|---|---|---|')
-    rows = [head]
-    for name, r in results.items():
-        base = results[baseline_of[name]]
-        rows.append(f"| {name} | {r['params'] / 1e6:.3f} | {r['params'] / base['params']:.2f} | "
-                    f"{r['flops'] / 1e9:.2f} | {r['flops'] / base['flops']:.2f} | "
-                    f"{r['infer_img_s']:.2f} | {r['infer_img_s'] / base['infer_img_s']:.2f} | "
-                    f"{r['train_step_s']:.3f} | {r['train_step_s'] / base['train_step_s']:.2f} | "
-                    f"{r['peak_mb']:.0f} | {r['peak_mb'] / base['peak_mb']:.2f} |")
-    table = '\n'.join(rows)
+        static[name] = json.loads(line[7:])
+
+    print(f'timing {", ".join(args.models)} interleaved in this process ...', flush=True)
+    benches = {name: build(args.task, name, args.size, args.batch, args.device)[0] for name in args.models}
+    runs = [measure_timing(benches, args)]
+    if args.repeat_check:
+        print('repeat check: the same measurement again ...', flush=True)
+        runs.append(measure_timing(benches, args))
+
+    analyses = [analyse(run, baseline_of) for run in runs]
+    table = format_table(static, analyses[0], baseline_of, args.batch)
     command = 'python tools/benchmark.py ' + ' '.join(sys.argv[1:])
     if args.task == 'det':
-        shape = f'{args.batch} image(s) per step at each config\'s size ({", ".join(f"{m} {DET_MODELS[m][1]}" for m in results)})'
-        bases = ' and '.join(dict.fromkeys(baseline_of[m] for m in results))
+        shape = f'{args.batch} image(s) per step at each config\'s size ({", ".join(f"{m} {DET_MODELS[m][1]}" for m in static)})'
+        bases = ' and '.join(dict.fromkeys(baseline_of[m] for m in static))
     else:
         shape, bases = f'{args.batch}x3x{args.size}x{args.size}', BASELINE
-    header = (f'Input {shape}, device {args.device}: {machine(args.device)}.\n'
+    omp = ', '.join(f'{k}={os.environ[k]}' for k in ('OMP_NUM_THREADS', 'OMP_WAIT_POLICY') if k in os.environ)
+    header = (f'Input {shape}, device {args.device}: {machine(args.device)}; torch threads {args.threads}'
+              f'{f" ({omp})" if omp else ""}.\n'
+              f'Timing: {args.warmup} warm-up + {args.iters} timed inference iterations and {args.train_warmup} + '
+              f'{args.train_iters} training steps per model, interleaved round-robin across the {len(static)} '
+              f'models in one process; times are medians (IQR = q3 - q1) of the timed iterations; x = ratio of '
+              f'the medians; x paired = median (IQR) over the timed rounds of the ratio within a round (the models '
+              f'ran back to back, so load from other processes cancels; the more reproducible one on a shared '
+              f'machine). Params, GMACs and peak memory: one process per model.\n'
               f'Ratios (x) are to {bases} measured in the same run. Command: `{command}`\n')
-    print(header + table)
+    report = header + '\n' + table + '\n'
+    if args.repeat_check:
+        report += '\n' + format_repeat_check(repeat_check(analyses, baseline_of)) + '\n'
+    print(report, end='')
     if args.out:
         os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
         with open(args.out, 'w') as f:
-            f.write(header + '\n' + table + '\n')
+            f.write(report)
         print(f'written to {args.out}')
 
 

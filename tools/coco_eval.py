@@ -5,8 +5,12 @@
 
 PRED.json is a COCO results list: image_id, category_id, score and a compressed-RLE
 "segmentation" (mask AP) and/or "bbox" [x, y, w, h] (box AP; derived from the mask
-if absent). The table is in %; --out writes fractions (pycocotools' convention,
--1 = no ground truth in that area range).
+if absent). Results that name their image by "file_name" instead of "image_id" (what
+tools/infer.py and tools/det2_infer.py write to predictions.json) are matched to the
+ground truth's images by file name; those on files not in GT.json (e.g. inference ran
+on every image, GT.json is the test split) are left out and counted. The table is
+in %; --out writes fractions (pycocotools' convention, -1 = no ground truth in that
+area range).
 """
 from __future__ import annotations
 

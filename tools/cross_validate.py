@@ -1,35 +1,130 @@
-"""Three-fold cross-validation of a segmentation config, and the paper's t-test.
+"""K-fold cross-validation of an OpenMMLab config, and the paper's t-test.
 
-    python tools/cross_validate.py run CONFIG [--folds 0 1 2] [--work-dir DIR] [--cfg-options ...]
+    python tools/cross_validate.py run CONFIG [--folds K ...] [--work-dir DIR] [--cfg-options ...]
     python tools/cross_validate.py compare A/cv_summary.json B/cv_summary.json
 
-``run`` trains and tests every fold (fold k uses ``splits/fold{k}_{train,val,test}.txt``
-of the config's data root), testing the checkpoint that scored best on the fold's
-validation split, and writes ``cv_summary.json`` and ``cv_summary.md`` (mean +/- std
-over folds of every metric). ``--subset-prefixes d1 d2`` also scores the images whose file names start with each
-prefix separately (e.g. the two WBC sub-datasets). ``compare`` runs the independent two-sample Student
-t-test over fold values that reproduces the paper's Table 4 (spec 000 §6.1).
+``run`` trains and tests every fold and writes ``cv_summary.json`` and ``cv_summary.md``
+(mean +/- sample std over folds of every reported metric). Fold k is selected with
+``--cfg-options fold=k``: the configs write their split paths as ``{fold}`` templates
+(``splits/fold{fold}_train.txt``, ``annotations/fold{fold}_test.json`` and the COCO
+evaluators' files), which tools/_common.py fills in, so every path of the run names fold k.
+A config whose dataloader or evaluator ``ann_file`` has no template is refused: ``fold=k``
+would not change what it reads. Default folds: every fold the data root holds (the test
+split files fold0, fold1, ... until one is missing), else 0-4.
+Each fold tests the checkpoint that scored best on the fold's validation split.
+Segmentation (mmseg) configs report the nucleus metrics (``mDice`` ...), detection (mmdet)
+configs COCO AP (``segm_mAP`` ...); ``--subset-prefixes d1 d2`` (mmseg only) also scores
+the images whose file names start with each prefix separately (e.g. the two WBC sub-datasets).
+
+A fold's ``test_metrics.json`` is reused only when ``cv_fingerprint.json`` beside it matches
+exactly (config path, sha256 of the config file, sha256 of the effective config after
+options, the options, the fold); otherwise the fold's old directory is moved aside and the
+fold is trained again, so results of another config or other options are never mixed in.
+
+``compare`` runs the independent two-sample Student t-test (equal variances) over the fold
+values, the test that reproduces the paper's Table 4 (spec 000 §6.1).
 """
 import argparse
 import glob
+import hashlib
 import json
+import math
 import os
 import os.path as osp
 import subprocess
 import sys
+import time
 
 import numpy as np
 
 TOOLS = osp.dirname(osp.abspath(__file__))
-REPORTED = ('mDice', 'mIoU', 'mAccuracy', 'mPrecision', 'mRecall', 'Dice', 'IoU', 'Accuracy', 'Precision',
-            'Recall')
+if TOOLS not in sys.path:  # imported as a module (tests), not run as a script
+    sys.path.insert(0, TOOLS)
+from _common import FOLD_TEMPLATE, ann_file_slots, parse_cfg_options, resolve_fold  # noqa: E402  (repo on sys.path)
+# Last path component of the metric keys summarized over folds: NucleusMetric (mmseg)
+# and mmdet's CocoMetric ('coco/segm_mAP' ...).
+SEG_METRICS = ('mDice', 'mIoU', 'mAccuracy', 'mPrecision', 'mRecall', 'Dice', 'IoU', 'Accuracy', 'Precision',
+               'Recall')
+COCO_METRICS = tuple(f'{t}_{m}' for t in ('segm', 'bbox') for m in ('mAP', 'mAP_50', 'mAP_75'))
+REPORTED = SEG_METRICS + COCO_METRICS
+DEFAULT_FOLDS = list(range(5))  # the converters' default 5-fold rotation
+FINGERPRINT = 'cv_fingerprint.json'
 
 
-def fold_overrides(fold: int) -> list:
-    return [f'{loader}.dataset.ann_file=splits/fold{fold}_{split}.txt'
-            for loader, split in (('train_dataloader', 'train'), ('val_dataloader', 'val'),
-                                  ('test_dataloader', 'test'))]
+# --------------------------------------------------------------------------- config inspection
 
+def _read_config(config: str, cfg_options: list):
+    """The config with ``cfg_options`` merged, ``{fold}`` templates not yet filled in."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(parse_cfg_options(cfg_options))
+    return cfg
+
+
+def inspect_config(config: str, cfg_options: list) -> dict:
+    """What ``run`` needs to know about a config: its scope, its fold templates and folds on disk.
+
+    Raises SystemExit when a dataloader/evaluator ``ann_file`` has no ``{fold}`` template
+    (``fold=k`` would not change it) or when ``cfg_options`` set ``fold`` themselves.
+    """
+    if any(o.split('=', 1)[0].strip() == 'fold' for o in cfg_options):
+        raise SystemExit('error: do not pass fold=K in --cfg-options; cross_validate.py sets it per fold '
+                         '(choose folds with --folds)')
+    cfg = _read_config(config, cfg_options)
+    slots = list(ann_file_slots(cfg))
+    fixed = [f"{key}={owner['ann_file']!r}" for key, owner in slots if FOLD_TEMPLATE not in owner['ann_file']]
+    test = [(key, owner) for key, owner in slots
+            if key.startswith('test_dataloader.') and FOLD_TEMPLATE in owner['ann_file']]
+    if fixed or not test:
+        shown = fixed or ['test_dataloader.dataset.ann_file (missing)']
+        raise SystemExit(f"error: {config}: fold=k cannot select the data, because these ann_file paths have no "
+                         f"'{FOLD_TEMPLATE}' template: {', '.join(shown)}; write them as e.g. "
+                         f"'splits/fold{FOLD_TEMPLATE}_test.txt' (see configs/_base_/datasets/wbc_nucleus.py)")
+    key, owner = test[0]
+    test_path = osp.join(owner.get('data_root') or '', owner['ann_file'])
+    on_disk = []
+    while osp.isfile(test_path.replace(FOLD_TEMPLATE, str(len(on_disk)))):
+        on_disk.append(len(on_disk))
+    return {'scope': cfg.get('default_scope'), 'test_template': test_path, 'folds_on_disk': on_disk}
+
+
+def effective_config_sha256(config: str, cfg_options: list, fold: int) -> str:
+    """sha256 of the config as a fold's run sees it (bases, options and fold applied)."""
+    cfg = _read_config(config, [*cfg_options, f'fold={fold}'])
+    resolve_fold(cfg, config)
+    text = json.dumps(cfg.to_dict(), sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode('utf-8')).hexdigest()
+
+
+def fingerprint(config: str, cfg_options: list, fold: int) -> dict:
+    """What must be equal for a fold's earlier ``test_metrics.json`` to be reused."""
+    with open(config, 'rb') as f:
+        config_sha = hashlib.sha256(f.read()).hexdigest()
+    return {'config': osp.abspath(config), 'config_sha256': config_sha,
+            'effective_config_sha256': effective_config_sha256(config, cfg_options, fold),
+            'cfg_options': list(cfg_options), 'fold': fold}
+
+
+def reusable(fold_dir: str, expected: dict) -> tuple:
+    """``(True, '')`` if ``fold_dir`` holds metrics made with ``expected``; else ``(False, why)``."""
+    metrics_json, fp_json = osp.join(fold_dir, 'test_metrics.json'), osp.join(fold_dir, FINGERPRINT)
+    if not osp.isfile(metrics_json):
+        return False, 'no test_metrics.json'
+    if not osp.isfile(fp_json):
+        return False, f'{metrics_json} has no {FINGERPRINT} (made by an older version or by hand)'
+    try:
+        with open(fp_json) as f:
+            found = json.load(f)
+    except (OSError, ValueError) as e:
+        return False, f'{fp_json} is unreadable ({e})'
+    if found != expected:
+        keys = sorted(k for k in set(found) | set(expected) if found.get(k) != expected.get(k))
+        return False, f'{fp_json} differs in {", ".join(keys)}'
+    return True, ''
+
+
+# --------------------------------------------------------------------------- running folds
 
 def subset_metrics(per_image_csv: str, prefixes: list) -> dict:
     """Pooled and per-image-mean scores of the images whose names start with ``<prefix>_``."""
@@ -48,25 +143,52 @@ def subset_metrics(per_image_csv: str, prefixes: list) -> dict:
     return out
 
 
-def run_fold(config: str, fold: int, work_dir: str, cfg_options: list) -> dict:
-    opts = ['--cfg-options', *fold_overrides(fold), *cfg_options]
+def _best_checkpoint(work_dir: str) -> str:
+    best = glob.glob(osp.join(work_dir, 'best_*.pth'))
+    if best:  # the directory is fresh, so this run wrote them; the newest is the best so far
+        return max(best, key=osp.getmtime)
+    last = osp.join(work_dir, 'last_checkpoint')
+    if not osp.isfile(last):
+        raise SystemExit(f'error: training wrote neither best_*.pth nor last_checkpoint in {work_dir}')
+    with open(last) as f:
+        return f.read().strip()
+
+
+def run_fold(config: str, fold: int, work_dir: str, cfg_options: list, segmentation: bool = True) -> dict:
+    """Train and test one fold in ``work_dir`` (or reuse its matching results); return its metrics."""
+    opts = ['--cfg-options', f'fold={fold}', *cfg_options]
     metrics_json = osp.join(work_dir, 'test_metrics.json')
-    if osp.isfile(metrics_json):
-        print(f'[fold {fold}] reusing {metrics_json}')
+    expected = fingerprint(config, cfg_options, fold)
+    ok, why = reusable(work_dir, expected)
+    if ok:
+        print(f'[fold {fold}] reusing {metrics_json} (same config, options and fold)', flush=True)
     else:
+        if osp.isdir(work_dir) and os.listdir(work_dir):
+            # Never train into an old run's directory: its best_*.pth could be picked up.
+            stale = base = f'{work_dir}.stale-{time.strftime("%Y%m%d-%H%M%S")}'
+            for n in range(1, 1000):
+                if not osp.exists(stale):
+                    break
+                stale = f'{base}-{n}'
+            os.replace(work_dir, stale)
+            print(f'[fold {fold}] not reusing {work_dir}: {why}; moved it to {stale} and training again',
+                  flush=True)
         subprocess.run([sys.executable, osp.join(TOOLS, 'train.py'), config, '--work-dir', work_dir, *opts],
                        check=True)
-        best = sorted(glob.glob(osp.join(work_dir, 'best_*.pth')))
-        ckpt = best[-1] if best else open(osp.join(work_dir, 'last_checkpoint')).read().strip()
-        subprocess.run([sys.executable, osp.join(TOOLS, 'test.py'), config, ckpt, '--work-dir', work_dir,
-                        '--per-image-csv', osp.join(work_dir, 'per_image.csv'), *opts], check=True)
+        extra = ['--per-image-csv', osp.join(work_dir, 'per_image.csv')] if segmentation else []
+        subprocess.run([sys.executable, osp.join(TOOLS, 'test.py'), config, _best_checkpoint(work_dir),
+                        '--work-dir', work_dir, *extra, *opts], check=True)
+        with open(osp.join(work_dir, FINGERPRINT), 'w') as f:
+            json.dump(expected, f, indent=2)
     with open(metrics_json) as f:
         return {k.split('/')[-1]: v for k, v in json.load(f).items()}
 
 
 def summarize(per_fold: dict) -> dict:
+    """Mean and sample std (ddof=1) over folds of every reported, numeric metric all folds have."""
     first = next(iter(per_fold.values()))
-    names = [n for n in first if n.split('/')[-1] in REPORTED and all(n in m for m in per_fold.values())]
+    names = [n for n in first if n.split('/')[-1] in REPORTED
+             and all(isinstance(m.get(n), (int, float)) and not isinstance(m.get(n), bool) for m in per_fold.values())]
     out = {}
     for n in names:
         vals = np.array([m[n] for m in per_fold.values()], float)
@@ -76,13 +198,19 @@ def summarize(per_fold: dict) -> dict:
 
 
 def write_summary(config: str, work_dir: str, per_fold: dict) -> str:
-    summary = dict(config=config, folds=sorted(per_fold), metrics=summarize(per_fold))
+    metrics = summarize(per_fold)
+    summary = dict(config=config, folds=sorted(per_fold), metrics=metrics)
+    if not metrics:
+        keys = sorted(set().union(*per_fold.values()))
+        summary['unreported_keys'] = keys
+        print(f'warning: none of the test metrics is one this tool summarizes ({", ".join(REPORTED)}); '
+              f'keys found: {", ".join(keys)}', file=sys.stderr)
     path = osp.join(work_dir, 'cv_summary.json')
     with open(path, 'w') as f:
         json.dump(summary, f, indent=2)
     lines = ['| metric | mean ± std | ' + ' | '.join(f'fold {k}' for k in sorted(per_fold)) + ' |',
              '|---|---|' + '---|' * len(per_fold)]
-    for n, s in summary['metrics'].items():
+    for n, s in metrics.items():
         lines.append(f"| {n} | {s['mean']:.4f} ± {s['std']:.4f} | " + ' | '.join(f'{v:.4f}' for v in s['folds']) + ' |')
     with open(osp.join(work_dir, 'cv_summary.md'), 'w') as f:
         f.write('\n'.join(lines) + '\n')
@@ -90,29 +218,60 @@ def write_summary(config: str, work_dir: str, per_fold: dict) -> str:
     return path
 
 
+# --------------------------------------------------------------------------- t-test
+
+def student_t_test(mean1: float, sd1: float, n1: int, mean2: float, sd2: float, n2: int) -> tuple:
+    """Two-sided independent two-sample Student t-test with pooled variance, from summary stats.
+
+    ``t = (mean1 - mean2) / sqrt(s_p^2 (1/n1 + 1/n2))``, ``s_p^2 = ((n1-1) sd1^2 + (n2-1) sd2^2) / (n1+n2-2)``,
+    ``p = 2 P(T_{n1+n2-2} > |t|)``; ``sd`` are sample standard deviations (ddof=1). This is the
+    test that reproduces spec 000 §6.4 Table 4 from the paper's means and SDs with n = 3
+    folds per group (§6.1). Returns ``(t, p)``; ``(nan, nan)`` if both groups are constant
+    and equal.
+    """
+    from scipy.stats import t as student_t
+    df = n1 + n2 - 2
+    if n1 < 1 or n2 < 1 or df < 1:
+        raise ValueError(f'the t-test needs n1, n2 >= 1 and n1 + n2 >= 3, got n1={n1}, n2={n2}')
+    pooled_var = ((n1 - 1) * sd1 ** 2 + (n2 - 1) * sd2 ** 2) / df
+    se = math.sqrt(pooled_var * (1 / n1 + 1 / n2))
+    diff = mean1 - mean2
+    if se == 0:
+        return (math.nan, math.nan) if diff == 0 else (math.copysign(math.inf, diff), 0.0)
+    t = diff / se
+    return t, float(2 * student_t.sf(abs(t), df))
+
+
 def t_test(a: dict, b: dict) -> list:
-    """Student t-test (equal variances) of B against A for every common metric."""
-    from scipy.stats import ttest_ind
+    """Student t-test (equal variances) of A against B for every metric both summaries have.
+
+    Rows ``(name, stats_a, stats_b, t, p)``; t < 0 means B scored higher. Uses the fold
+    values (mean and sample std recomputed from them, n = number of folds).
+    """
     rows = []
     for n in a['metrics']:
         if n not in b['metrics']:
             continue
-        xa, xb = a['metrics'][n]['folds'], b['metrics'][n]['folds']
-        t, p = ttest_ind(xa, xb, equal_var=True)
+        xa, xb = (np.asarray(s['metrics'][n]['folds'], float) for s in (a, b))
+        t, p = student_t_test(xa.mean(), xa.std(ddof=1) if len(xa) > 1 else 0.0, len(xa),
+                              xb.mean(), xb.std(ddof=1) if len(xb) > 1 else 0.0, len(xb))
         rows.append((n, a['metrics'][n], b['metrics'][n], float(t), float(p)))
     return rows
 
+
+# --------------------------------------------------------------------------- command line
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest='cmd', required=True)
     r = sub.add_parser('run')
     r.add_argument('config')
-    r.add_argument('--folds', type=int, nargs='+', default=[0, 1, 2])
+    r.add_argument('--folds', type=int, nargs='+',
+                   help='folds to run (default: every fold whose test split exists under the data root, else 0-4)')
     r.add_argument('--work-dir')
     r.add_argument('--cfg-options', nargs='+', default=[])
     r.add_argument('--subset-prefixes', nargs='+', default=[],
-                   help='also score images named <prefix>_* separately, e.g. d1 d2 for the WBC sub-datasets')
+                   help='also score images named <prefix>_* separately, e.g. d1 d2 for the WBC sub-datasets (mmseg)')
     c = sub.add_parser('compare')
     c.add_argument('a', help='cv_summary.json of the baseline (Group 1)')
     c.add_argument('b', help='cv_summary.json of the new model (Group 2)')
@@ -121,12 +280,25 @@ def main():
     if args.cmd == 'run':
         if not osp.isfile(args.config):
             sys.exit(f'error: config {args.config} does not exist')
+        info = inspect_config(args.config, args.cfg_options)
+        segmentation = info['scope'] == 'mmseg'
+        if args.subset_prefixes and not segmentation:
+            sys.exit(f"error: --subset-prefixes needs a segmentation (mmseg) config; {args.config} has "
+                     f"default_scope={info['scope']!r}")
+        folds = args.folds
+        if folds is None:
+            folds = info['folds_on_disk'] or DEFAULT_FOLDS
+            where = (f"found {info['test_template']} for fold {folds[0]}-{folds[-1]}" if info['folds_on_disk']
+                     else f"no {info['test_template']} found; using the default rotation")
+            print(f'folds {folds} ({where})', flush=True)
+        if len(set(folds)) != len(folds):
+            sys.exit(f'error: --folds lists a fold twice: {folds}')
         work_dir = args.work_dir or osp.join('work_dirs', 'cv', osp.splitext(osp.basename(args.config))[0])
         per_fold = {}
-        for k in args.folds:
-            print(f'=== fold {k} ({args.folds.index(k) + 1}/{len(args.folds)}) ===', flush=True)
+        for i, k in enumerate(folds, 1):
+            print(f'=== fold {k} ({i}/{len(folds)}) ===', flush=True)
             fold_dir = osp.join(work_dir, f'fold{k}')
-            per_fold[k] = run_fold(args.config, k, fold_dir, args.cfg_options)
+            per_fold[k] = run_fold(args.config, k, fold_dir, args.cfg_options, segmentation)
             if args.subset_prefixes:
                 per_fold[k].update(subset_metrics(osp.join(fold_dir, 'per_image.csv'), args.subset_prefixes))
         print(f'summary written to {write_summary(args.config, work_dir, per_fold)}')
@@ -137,9 +309,15 @@ def main():
                 sys.exit(f'error: {path} does not exist')
             with open(path) as f:
                 summaries.append(json.load(f))
-        print(f"Group 1: {summaries[0]['config']}\nGroup 2: {summaries[1]['config']}")
+        a, b = summaries
+        print(f"Group 1: {a['config']} (folds {a['folds']})\nGroup 2: {b['config']} (folds {b['folds']})")
+        if a['folds'] != b['folds']:
+            print('warning: the two runs used different folds, so their test sets differ', file=sys.stderr)
+        print('Student t-test, equal variances, n = number of folds per group. It assumes independent, '
+              'normally distributed fold scores; folds share training images, so they are not independent '
+              'and p is optimistic.')
         print('| metric | Group 1 | Group 2 | t | p |\n|---|---|---|---|---|')
-        for n, sa, sb, t, p in t_test(*summaries):
+        for n, sa, sb, t, p in t_test(a, b):
             stars = '**' if p < 0.01 else '*' if p < 0.05 else ''
             print(f"| {n} | {sa['mean']:.4f} ± {sa['std']:.4f} | {sb['mean']:.4f} ± {sb['std']:.4f} | "
                   f'{t:.3f} | {p:.4f}{stars} |')

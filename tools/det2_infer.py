@@ -4,8 +4,11 @@
     python tools/det2_infer.py --config-file CONFIG --weights model_final.pth IMAGE_OR_DIR [...] --out DIR \
         [--score-thr 0.3] [--opts KEY VALUE ...]
 
-Writes ``DIR/overlays/<stem>.png`` (each instance's contour and score), ``DIR/instances/<stem>.png``
-(16-bit instance ids) and ``DIR/predictions.json`` (COCO-style results with RLE masks). Images are
+Writes ``DIR/overlays/<name>.png`` (each instance's contour and score), ``DIR/instances/<name>.png``
+(16-bit instance ids) and ``DIR/predictions.json`` (COCO-style results with RLE masks and
+``file_name``: ``python tools/coco_eval.py GT.json DIR/predictions.json`` finds the images by file
+name). ``<name>`` is the file stem; inputs sharing a stem (``a/x.png``, ``b/x.png``) are named by their
+path relative to their common folder (``a/x``, ``b/x``), and the mapping is printed. Images are
 resized exactly as at test time (``INPUT.FIXED_SIZE`` or ``MIN_SIZE_TEST``); results are at the
 original size. Unreadable inputs are listed at the end and make the exit status 1.
 """

@@ -10,6 +10,8 @@ import os.path as osp
 
 from _common import add_common_args, load_config
 
+from mmengine_plugins.data_check import check_data_prepared
+
 
 def main():
     p = argparse.ArgumentParser(description='Test a checkpoint from an OpenMMLab config')
@@ -21,12 +23,15 @@ def main():
     add_common_args(p)
     args = p.parse_args()
     cfg = load_config(args, args.checkpoint)
+    check_data_prepared(cfg, args.config)  # a missing data folder is named with its converter command
     cfg.load_from = args.checkpoint
     if (args.overlay_dir or args.per_image_csv) and cfg.get('default_scope') != 'mmseg':
         raise SystemExit('error: --overlay-dir and --per-image-csv are for segmentation (mmseg) configs; '
                          f"{args.config} has default_scope={cfg.get('default_scope')!r}")
     if args.split == 'val':
+        # Both: a COCO evaluator reads its own ground-truth file, which must be the val split's too.
         cfg.test_dataloader = cfg.val_dataloader
+        cfg.test_evaluator = cfg.val_evaluator
     if args.per_image_csv:
         evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [cfg.test_evaluator]
         for ev in evaluators:

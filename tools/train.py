@@ -7,6 +7,8 @@ import argparse
 
 from _common import add_common_args, load_config
 
+from mmengine_plugins.data_check import check_data_prepared
+
 
 def main():
     p = argparse.ArgumentParser(description='Train a model from an OpenMMLab config')
@@ -18,6 +20,7 @@ def main():
     add_common_args(p)
     args = p.parse_args()
     cfg = load_config(args)
+    check_data_prepared(cfg, args.config)  # a missing data folder is named with its converter command
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')

@@ -1,4 +1,7 @@
-"""Dataset tools: checked I/O, the on-disk format, 6:2:2 x 3-fold splits, converters, synthetic data.
+"""Dataset tools: checked I/O, the on-disk format, 6:2:2 splits, converters, synthetic data.
+
+Splits: a 5-fold rotation by default (every item tested once); 3 folds (its folds 0-2) is the
+paper's three-fold option (:mod:`hemaseg.data.splits`).
 
 Plain NumPy/OpenCV: nothing here imports OpenMMLab or Detectron2.
 """

@@ -1,4 +1,4 @@
-"""Converters of the WBC datasets into COCO instance segmentation (layout: :mod:`hemaseg.data.coco`).
+"""Converters of the WBC datasets into COCO instance segmentation (layout: :mod:`hemaseg.data.coco_writer`).
 
 * :func:`convert_wbc_coco`: Zheng et al. 2018 WBC dataset1 + dataset2 (spec 000 §5.2),
   one cell per image.
@@ -24,8 +24,9 @@ Spec 001 §5 preparation and the choices we made where it is silent:
   unchanged.
 * The final "reshaped to 550 × 550" is left to the training pipeline's Resize:
   the files keep native resolution.
-* Split: the paper's single 7:1:2 split is replaced by the project's 6:2:2 x 3-fold
-  scheme (:mod:`hemaseg.data.splits`); the combined ALL-IDB1 + BCCD set is made by
+* Split: the paper's single 7:1:2 split is replaced by the project's 6:2:2 k-fold
+  scheme (:mod:`hemaseg.data.splits`; ``num_folds`` 5 by default, 3 for the MSFF-SegNeXt
+  paper's three folds); the combined ALL-IDB1 + BCCD set is made by
   converting each dataset and concatenating them in the training config.
 * WBC subtypes are not distinguished (one class): map every WBC label to one
   category with ``label_map``.
@@ -40,10 +41,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .coco import CocoWriter, load_json, quiet_coco, segmentation_problems
+from .annotations import IMAGE_EXTS, Region, find_annotated_images, input_dirs, load_labelme_regions, safe_stem
+from .coco_validate import load_json, quiet_coco, segmentation_problems
+from .coco_writer import CocoWriter
+from .crops import crop_with_padding, paste_mask
 from .io import DatasetError, PathLike, read_image
-from .sn_am import (IMAGE_EXTS, Nucleus, crop_with_padding, find_annotated_images, input_dirs,
-                    load_labelme_regions, paste_mask, safe_stem)
+from .splits import NUM_FOLDS
 from .wbc_zheng2018 import RAW_LEVELS, SUBSETS, find_subset_dir, load_labeled_pair, pair_files
 
 PROGRESS_EVERY = 50
@@ -93,7 +96,7 @@ def _finish(writer: CocoWriter, t0: float, what: str, log: Log, **extra) -> dict
 
 def convert_wbc_coco(src: PathLike, out: PathLike, subsets: Sequence[str] = SUBSETS, with_nucleus: bool = False,
                      segm_format: str = 'polygon', seed: int = 0, snap_tolerance: int = 60,
-                     log: Log = print) -> dict:
+                     num_folds: int = NUM_FOLDS, log: Log = print) -> dict:
     """Zheng 2018 WBC -> COCO: one ``cell`` (nucleus + cytoplasm) per image, optional ``nucleus``.
 
     Input layout, stems (``d1_NNN`` / ``d2_NNN``), subset strata and stray-grey-level
@@ -108,7 +111,8 @@ def convert_wbc_coco(src: PathLike, out: PathLike, subsets: Sequence[str] = SUBS
     log(f'converting {total} images from {src} ({", ".join(f"{s}: {len(v)}" for s, v in pairs.items())}) '
         f'-> {out} [COCO, categories {_categories(with_nucleus)}, {segm_format}]')
     writer = CocoWriter(out, categories=_categories(with_nucleus), dataset='wbc_zheng2018',
-                        converter='coco_instances wbc', source=str(src), seed=seed, segm_format=segm_format, log=log,
+                        converter='coco_instances wbc', source=str(src), seed=seed, segm_format=segm_format,
+                        num_folds=num_folds, log=log,
                         options={'subsets': list(subsets), 'with_nucleus': with_nucleus, 'segm_format': segm_format,
                                  'seed': seed, 'snap_tolerance': snap_tolerance})
     repaired: dict[str, int] = {}
@@ -164,7 +168,7 @@ def _files_by_key(root: Path, what: str) -> dict[tuple[str, ...], Path]:
 def convert_raabin(images: PathLike, masks: PathLike, out: PathLike,
                    values: Mapping[int, str] | str = '0:background,128:cytoplasm,255:nucleus',
                    with_nucleus: bool = False, segm_format: str = 'polygon', seed: int = 0, snap_tolerance: int = 0,
-                   log: Log = print) -> dict:
+                   num_folds: int = NUM_FOLDS, log: Log = print) -> dict:
     """Raabin-WBC (or any per-cell image + grey-level mask folder pair) -> COCO.
 
     Expected layout (the Raabin-WBC ground-truth release holds per-cell 575x575 images
@@ -205,9 +209,10 @@ def convert_raabin(images: PathLike, masks: PathLike, out: PathLike,
         + (f', strata {sorted({k[0] for k in keys})}]' if stratified else ']'))
     writer = CocoWriter(out, categories=_categories(with_nucleus), dataset='raabin_wbc',
                         converter='coco_instances raabin', source=str(img_root), seed=seed, segm_format=segm_format,
-                        log=log, options={'masks': str(mask_root), 'values': {str(v): r for v, r in mapping.items()},
-                                          'with_nucleus': with_nucleus, 'segm_format': segm_format, 'seed': seed,
-                                          'snap_tolerance': snap_tolerance})
+                        num_folds=num_folds, log=log,
+                        options={'masks': str(mask_root), 'values': {str(v): r for v, r in mapping.items()},
+                                 'with_nucleus': with_nucleus, 'segm_format': segm_format, 'seed': seed,
+                                 'snap_tolerance': snap_tolerance})
     repaired: dict[str, int] = {}
     for done, key in enumerate(keys, 1):
         stem = stems[key]
@@ -235,17 +240,17 @@ def window_starts(length: int, size: int, stride: int) -> list[int]:
     return starts
 
 
-def _full_mask(region: Nucleus, hw: tuple[int, int]) -> tuple[np.ndarray, int]:
+def _full_mask(region: Region, hw: tuple[int, int]) -> tuple[np.ndarray, int]:
     """``region`` pasted into an all-false ``hw`` mask; also the number of its pixels cut off."""
     mask = np.zeros(hw, bool)
     lost = paste_mask(mask, region.mask, region.top, region.left)
     return mask, lost
 
 
-def _region_from_mask(mask: np.ndarray, origin: str) -> Nucleus:
+def _region_from_mask(mask: np.ndarray, origin: str) -> Region:
     ys, xs = np.nonzero(mask)
     top, left = int(ys.min()), int(xs.min())
-    return Nucleus(top, left, mask[top:int(ys.max()) + 1, left:int(xs.max()) + 1].copy(), origin)
+    return Region(top, left, mask[top:int(ys.max()) + 1, left:int(xs.max()) + 1].copy(), origin)
 
 
 class _Exporter:
@@ -264,7 +269,7 @@ class _Exporter:
         self.dropped_parts = 0
         self.empty_crops = 0
 
-    def export(self, stem: str, image: np.ndarray, regions: list[tuple[str, Nucleus]], source_file: str,
+    def export(self, stem: str, image: np.ndarray, regions: list[tuple[str, Region]], source_file: str,
                notes: list[str]) -> int:
         """Write the output image(s) of one source image; return how many were written."""
         h, w = image.shape[:2]
@@ -283,7 +288,7 @@ class _Exporter:
             for left in window_starts(w, self.crop, self.stride):
                 instances, cut_notes = [], []
                 for cat, r in regions:
-                    moved = Nucleus(r.top - top, r.left - left, r.mask, r.origin)
+                    moved = Region(r.top - top, r.left - left, r.mask, r.origin)
                     mask, lost = _full_mask(moved, (self.crop, self.crop))
                     total = int(r.mask.sum())
                     if total - lost <= 0:
@@ -328,7 +333,8 @@ def _log_export_summary(exporter: _Exporter, ignored: Counter, skipped: list[str
 def convert_labelme(images: PathLike, out: PathLike, annotations: PathLike | None = None,
                     label_map: Mapping[str, str] | None = None, dataset: str = 'labelme', segm_format: str = 'polygon',
                     crop: int | None = None, stride: int | None = None, pad_square: bool = False,
-                    min_visible: float = 0.5, seed: int = 0, bounds_tolerance: float = 3.0, log: Log = print) -> dict:
+                    min_visible: float = 0.5, seed: int = 0, bounds_tolerance: float = 3.0,
+                    num_folds: int = NUM_FOLDS, log: Log = print) -> dict:
     """Images + LabelMe polygons (one polygon per cell) -> COCO, optionally cropped or padded.
 
     ``annotations`` holds ``<stem>.json`` per image (default: the image folder).
@@ -346,7 +352,8 @@ def convert_labelme(images: PathLike, out: PathLike, annotations: PathLike | Non
                'segm_format': segm_format, 'crop': crop, 'stride': stride, 'pad_square': pad_square,
                'min_visible': min_visible, 'seed': seed, 'bounds_tolerance': bounds_tolerance}
     writer = CocoWriter(out, categories=_map_categories(label_map), dataset=dataset, converter='coco_instances labelme',
-                        source=str(img_dir), seed=seed, segm_format=segm_format, log=log, options=options)
+                        source=str(img_dir), seed=seed, segm_format=segm_format, num_folds=num_folds, log=log,
+                        options=options)
     exporter = _Exporter(writer, crop, stride, pad_square, min_visible)
     log(f'converting {len(image_files)} images from {img_dir} (LabelMe: {ann_dir}) -> {out}')
     ignored: Counter = Counter()
@@ -366,12 +373,12 @@ def convert_labelme(images: PathLike, out: PathLike, annotations: PathLike | Non
         k = exporter.export(safe[stem], image, regions, img_path.name, [])
         log(f'  [{n}/{len(image_files)}] {img_path.name}: {len(regions)} instance(s), {k} output image(s)')
     _log_export_summary(exporter, ignored, skipped, log)
-    return _finish(writer, t0, f'{len(image_files) - len(skipped)} source images', log, ignored=dict(ignored),
-                   skipped=skipped)
+    return _finish(writer, t0, f'{len(image_files) - len(skipped)} source images', log,
+                   ignored=dict(ignored), skipped=skipped)
 
 
 def _coco_regions(coco, img: dict, category_of: Callable[[str], str | None], cat_names: Mapping[int, str],
-                  bounds_tolerance: float, ignored: Counter, notes: list[str]) -> Iterator[tuple[str, Nucleus]]:
+                  bounds_tolerance: float, ignored: Counter, notes: list[str]) -> Iterator[tuple[str, Region]]:
     for ann in coco.imgToAnns.get(img['id'], []):
         name = cat_names[ann['category_id']]
         category = category_of(name)
@@ -393,7 +400,7 @@ def _coco_regions(coco, img: dict, category_of: Callable[[str], str | None], cat
 def convert_coco(json_path: PathLike, images: PathLike, out: PathLike, category_map: Mapping[str, str] | None = None,
                  dataset: str = 'coco', segm_format: str = 'polygon', crop: int | None = None,
                  stride: int | None = None, pad_square: bool = False, min_visible: float = 0.5, seed: int = 0,
-                 bounds_tolerance: float = 3.0, log: Log = print) -> dict:
+                 bounds_tolerance: float = 3.0, num_folds: int = NUM_FOLDS, log: Log = print) -> dict:
     """A user's COCO file (polygons or RLE) -> re-encoded, validated COCO with the project's splits.
 
     ``images`` is the folder the ``file_name`` entries are relative to.
@@ -427,7 +434,8 @@ def convert_coco(json_path: PathLike, images: PathLike, out: PathLike, category_
                'segm_format': segm_format, 'crop': crop, 'stride': stride, 'pad_square': pad_square,
                'min_visible': min_visible, 'seed': seed, 'bounds_tolerance': bounds_tolerance}
     writer = CocoWriter(out, categories=categories, dataset=dataset, converter='coco_instances coco',
-                        source=str(json_path), seed=seed, segm_format=segm_format, log=log, options=options)
+                        source=str(json_path), seed=seed, segm_format=segm_format, num_folds=num_folds, log=log,
+                        options=options)
     exporter = _Exporter(writer, crop, stride, pad_square, min_visible)
     log(f'converting {len(files)} images of {json_path} (images under {img_root}) -> {out}')
     ignored: Counter = Counter()
@@ -445,8 +453,8 @@ def convert_coco(json_path: PathLike, images: PathLike, out: PathLike, category_
         k = exporter.export(stems[img['id']], image, regions, img['file_name'], notes)
         log(f'  [{n}/{len(files)}] {img["file_name"]}: {len(regions)} instance(s), {k} output image(s)')
     _log_export_summary(exporter, ignored, skipped, log)
-    return _finish(writer, t0, f'{len(files) - len(skipped)} source images', log, ignored=dict(ignored),
-                   skipped=skipped)
+    return _finish(writer, t0, f'{len(files) - len(skipped)} source images', log,
+                   ignored=dict(ignored), skipped=skipped)
 
 
 def parse_label_map(items: Sequence[str] | None) -> dict[str, str] | None:

@@ -4,8 +4,8 @@
     <out>/masks/<stem>.png    uint8 label map: 'nucleus' mode 0=background 1=nucleus;
                               '3class' mode 0=background 1=cytoplasm 2=nucleus
     <out>/splits/all.txt      every stem, sorted, one per line
-    <out>/splits/fold{0,1,2}_{train,val,test}.txt   (see hemaseg.data.splits)
-    <out>/meta.json           dataset, classes, palette, num_images, folds, source, converter,
+    <out>/splits/fold{k}_{train,val,test}.txt   k = 0 … num_folds-1 (default 5; see hemaseg.data.splits)
+    <out>/meta.json           dataset, classes, palette, num_images, folds (their number), source, converter,
                               options, repaired_pixels {stem: n}, groups {stem: id} (if used),
                               strata {stem: id} (if used)
 
@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .io import DatasetError, PathLike, write_image, write_mask
-from .splits import INCOMPLETE, NUM_FOLDS, SPLIT_NAMES, Fold, make_folds, write_splits
+from .splits import INCOMPLETE, NUM_FOLDS, SPLIT_NAMES, Fold, check_num_folds, make_folds, write_splits
 
 CLASS_MODES: dict[str, tuple[tuple[str, ...], list[list[int]]]] = {
     'nucleus': (('background', 'nucleus'), [[0, 0, 0], [255, 0, 255]]),
@@ -81,10 +81,14 @@ class DatasetWriter:
     into, since the split files must describe exactly what is on disk. meta.json is
     written last, so its presence means "complete"; until then a marker file
     ``.incomplete`` lets the next run recognise and clean a folder left by a failed run.
+    ``num_folds``: folds 0 … num_folds-1 of the 5-chunk rotation (5: every image tested
+    once; 3: the paper's three-fold CV), see :mod:`hemaseg.data.splits`.
     """
 
     def __init__(self, out: PathLike, *, dataset: str, classes: str, converter: str, source: str,
-                 options: dict, seed: int = 0) -> None:
+                 options: dict, seed: int = 0, num_folds: int = NUM_FOLDS) -> None:
+        check_num_folds(num_folds)  # before _prepare touches the output folder
+        self.num_folds = num_folds
         self.out = Path(out)
         self.classes, self.palette = class_mode(classes)
         self.dataset, self.converter, self.source = dataset, converter, source
@@ -123,14 +127,15 @@ class DatasetWriter:
         for name, mapping in (('group', self.groups), ('stratum', self.strata)):
             if mapping and len(mapping) != len(self.stems):
                 raise ValueError(f'every sample or none must have a {name}')
-        folds = make_folds(self.stems, seed=self.seed, groups=self.groups or None, strata=self.strata or None)
+        folds = make_folds(self.stems, seed=self.seed, groups=self.groups or None, strata=self.strata or None,
+                           num_folds=self.num_folds)
         write_splits(self.out, self.stems, folds)
         meta = {
             'dataset': self.dataset,
             'classes': list(self.classes),
             'palette': self.palette,
             'num_images': len(self.stems),
-            'folds': NUM_FOLDS,
+            'folds': self.num_folds,
             'source': self.source,
             'converter': self.converter,
             'options': self.options,

@@ -1,13 +1,20 @@
-"""6:2:2 train/val/test splits combined with three-fold cross-validation.
+"""6:2:2 train/val/test splits combined with k-fold cross-validation.
 
 The MSFF-SegNeXt paper (spec 000 §5.1) uses "6:2:2 … according to the random
 sampling principle" *and* "three-fold cross-validation" without saying how the two
 combine. Our reading: shuffle the items (seeded) and cut them into 5 near-equal
-chunks; fold k (k = 0, 1, 2) uses
+chunks; fold k uses
 
     test = chunk k,   val = chunk (k + 1) % 5,   train = the other 3 chunks,
 
-so every fold is 6:2:2 and the three test sets are disjoint.
+so every fold is 6:2:2.
+
+* ``num_folds=5`` (the default) is the full rotation k = 0 … 4: every item is in
+  exactly one test split and one val split, so every image is scored once.
+* ``num_folds=3`` is the paper's three-fold CV (k = 0, 1, 2): the three test sets
+  are disjoint but chunks 3 and 4 are never tested (160 of the 400 WBC images).
+  Folds 0-2 are the same in both settings (same chunks), so a 3-fold conversion
+  is a prefix of the 5-fold one.
 
 * ``groups`` (stem -> group id): all items of a group land in the same chunk, e.g.
   the crops cut from one SN-AM source image, which would otherwise leak between
@@ -32,7 +39,14 @@ import numpy as np
 from .io import DatasetError, PathLike
 
 NUM_CHUNKS = 5
-NUM_FOLDS = 3
+NUM_FOLDS = 5  # default: the full rotation, every chunk tested once
+PAPER_NUM_FOLDS = 3  # spec 000 §5.1 "three-fold cross-validation": folds 0-2 only
+# --folds help of every converter CLI (argparse help text: no '%' signs)
+FOLDS_HELP = (f'number of folds to write, 1-{NUM_CHUNKS}: the data are cut into {NUM_CHUNKS} seeded chunks and '
+              f'fold k tests on chunk k, validates on chunk k+1 (chunk 0 for k = {NUM_CHUNKS - 1}) and trains on '
+              f'the rest. {NUM_FOLDS} (default): every image is tested exactly once. {PAPER_NUM_FOLDS}: the '
+              f"paper's three-fold CV (folds 0-2, identical to those of the default), which never tests "
+              f'{NUM_CHUNKS - PAPER_NUM_FOLDS} of the {NUM_CHUNKS} chunks')
 SPLIT_NAMES = ('train', 'val', 'test')
 INCOMPLETE = '.incomplete'  # marker file in a dataset folder while a conversion runs (or after it failed)
 
@@ -70,8 +84,8 @@ def make_chunks(stems: Sequence[str], num_chunks: int = NUM_CHUNKS, seed: int = 
     if len(units) < num_chunks:
         raise DatasetError(
             f'cannot split {len(stems)} items' + (f' in {len(units)} groups' if groups is not None else '') +
-            f': the 6:2:2 x {NUM_FOLDS}-fold scheme cuts the data into {num_chunks} chunks '
-            f'(test = chunk k, val = chunk k+1, train = the rest), so at least {num_chunks} {unit_word} '
+            f': the 6:2:2 scheme cuts the data into {num_chunks} chunks '
+            f'(fold k: test = chunk k, val = chunk k+1, train = the rest), so at least {num_chunks} {unit_word} '
             'are needed or some split would be empty')
 
     rng = np.random.default_rng(seed)
@@ -99,12 +113,24 @@ def make_chunks(stems: Sequence[str], num_chunks: int = NUM_CHUNKS, seed: int = 
     return [sorted(c) for c in chunks]
 
 
+def check_num_folds(num_folds: int, num_chunks: int = NUM_CHUNKS) -> None:
+    """Raise :class:`DatasetError` unless ``1 <= num_folds <= num_chunks`` and ``num_chunks >= 3``."""
+    if isinstance(num_folds, bool) or not isinstance(num_folds, (int, np.integer)) or \
+            not 1 <= num_folds <= num_chunks or num_chunks < 3:
+        raise DatasetError(f'number of folds must be an integer from 1 to {num_chunks} (the {num_chunks}-chunk '
+                           f'rotation; {PAPER_NUM_FOLDS} = the paper\'s three-fold CV), got {num_folds!r}'
+                           + ('' if num_chunks >= 3 else f'; and num_chunks must be >= 3, got {num_chunks}'))
+
+
 def make_folds(stems: Sequence[str], seed: int = 0, groups: Mapping[str, Hashable] | None = None,
                strata: Mapping[str, Hashable] | None = None, num_folds: int = NUM_FOLDS,
                num_chunks: int = NUM_CHUNKS) -> list[Fold]:
-    """Return ``num_folds`` dicts ``{'train', 'val', 'test'} -> sorted stems`` (see module doc)."""
-    if not 1 <= num_folds <= num_chunks or num_chunks < 3:
-        raise ValueError(f'need 1 <= num_folds <= num_chunks and num_chunks >= 3, got {num_folds}, {num_chunks}')
+    """Return ``num_folds`` dicts ``{'train', 'val', 'test'} -> sorted stems`` (see module doc).
+
+    Fold k (k < ``num_folds``) tests on chunk k and validates on chunk (k + 1) % ``num_chunks``;
+    with ``num_folds == num_chunks`` every stem is tested exactly once.
+    """
+    check_num_folds(num_folds, num_chunks)
     chunks = make_chunks(stems, num_chunks, seed, groups, strata)
     folds = []
     for k in range(num_folds):
@@ -158,7 +184,8 @@ def verify_splits(root: PathLike) -> dict:
     Checks: the conversion finished; every listed stem has ``images/<stem>.png`` and ``masks/<stem>.png``;
     no unlisted image/mask files; no duplicate stems; in every fold the splits are
     non-empty, pairwise disjoint and together cover ``all.txt``; if ``meta.json``
-    has ``groups``, no group is shared between two splits of a fold (leakage).
+    has ``groups``, no group is shared between two splits of a fold (leakage); its
+    ``folds`` count, if given, matches the fold files.
     Raises one :class:`DatasetError` listing all problems; returns split sizes.
     """
     root = Path(root)
@@ -183,7 +210,13 @@ def verify_splits(root: PathLike) -> dict:
             problems.append(f'{len(extra)} file(s) in {sub}/ are not listed in splits/all.txt: {listed(extra)}')
 
     meta_path = root / 'meta.json'
-    groups = json.loads(meta_path.read_text(encoding='utf-8')).get('groups') if meta_path.is_file() else None
+    meta = json.loads(meta_path.read_text(encoding='utf-8')) if meta_path.is_file() else {}
+    groups = meta.get('groups')
+    # A fold count that disagrees with the files means stale or missing fold files: a
+    # cross-validation over "every fold on disk" would silently run the wrong number.
+    if isinstance(meta.get('folds'), int) and meta['folds'] != len(folds):
+        problems.append(f'{meta_path} says folds = {meta["folds"]} but splits/ holds {len(folds)} '
+                        f'(fold0 … fold{len(folds) - 1})')
     for k, fold in enumerate(folds):
         seen: dict[str, str] = {}
         for name in SPLIT_NAMES:

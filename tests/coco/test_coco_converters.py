@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
-from hemaseg.data.coco import segmentation_to_rle, validate_coco
 from hemaseg.data.coco_converters import (convert_coco, convert_labelme, convert_raabin, convert_wbc_coco,
                                           window_starts)
+from hemaseg.data.coco_validate import validate_coco
 from hemaseg.data.io import DatasetError, read_image
+from hemaseg.data.rle import segmentation_to_rle
 
 ROOT = Path(__file__).resolve().parents[2]
 WBC_ROOT = ROOT.parent / 'shared/data/wbc_zheng2018'
@@ -158,6 +159,29 @@ def test_raabin(tmp_path):
         convert_raabin(images, masks, tmp_path / 'o3', values='0:background,1:cytoplasm,2:nucleus', **QUIET)
 
 
+def test_folds_option_keeps_the_first_folds_of_the_rotation(tmp_path):
+    images, masks = _raabin_src(tmp_path / 'src')
+    five = convert_raabin(images, masks, tmp_path / 'five', **QUIET)
+    three = convert_raabin(images, masks, tmp_path / 'three', num_folds=3, **QUIET)
+    ann5, ann3 = tmp_path / 'five/annotations', tmp_path / 'three/annotations'
+    names = [f'fold{k}_{split}.json' for k in range(5) for split in ('train', 'val', 'test')]
+    assert sorted(p.name for p in ann5.glob('fold*.json')) == sorted(names)
+    assert sorted(p.name for p in ann3.glob('fold*.json')) == sorted(names[:9])
+    for name in names[:9]:  # the paper's 3 folds are folds 0-2 of the rotation, byte for byte
+        assert (ann3 / name).read_bytes() == (ann5 / name).read_bytes()
+    meta3, meta5 = (json.loads((tmp_path / d / 'meta.json').read_text()) for d in ('three', 'five'))
+    assert (meta3['folds'], len(meta3['splits']), meta5['folds'], len(meta5['splits'])) == (3, 3, 5, 5)
+    assert meta3['splits'] == meta5['splits'][:3]
+    assert three['folds'] == five['folds'][:3] and len(three['splits']) == 3
+    assert not (tmp_path / 'three/.incomplete').exists()
+    # 5 folds: every image is in exactly one test split
+    tested = [stem for fold in five['folds'] for stem in fold['test']]
+    assert sorted(tested) == sorted(five['folds'][0]['train'] + five['folds'][0]['val'] + five['folds'][0]['test'])
+    with pytest.raises(DatasetError, match='number of folds must be an integer from 1 to 5'):
+        convert_raabin(images, masks, tmp_path / 'six', num_folds=6, **QUIET)
+    assert not (tmp_path / 'six').exists()  # refused before the output folder is touched
+
+
 def _cli():
     spec = importlib.util.spec_from_file_location('coco_instances_cli', ROOT / 'tools/dataset_converters/coco_instances.py')
     module = importlib.util.module_from_spec(spec)
@@ -170,7 +194,12 @@ def test_cli(tmp_path, capsys):
     images, masks = _raabin_src(tmp_path / 'src')
     cli.main(['raabin', str(images), str(masks), '--out', str(tmp_path / 'r'), '--segm-format', 'rle'])
     out = capsys.readouterr().out
-    assert '6 images; instances: cell 6' in out and 'fold2: train' in out and 'dataset ready' in out
+    assert '6 images; instances: cell 6' in out and 'fold4: train' in out and 'dataset ready' in out
+    cli.main(['raabin', str(images), str(masks), '--out', str(tmp_path / 'r3'), '--folds', '3'])
+    out = capsys.readouterr().out  # the summary lists the folds written: 0-2
+    assert 'fold2: train' in out and 'fold3:' not in out
+    assert json.loads((tmp_path / 'r3/meta.json').read_text())['folds'] == 3
+    assert not (tmp_path / 'r3/annotations/fold3_test.json').exists()
     cli.main(['validate', str(tmp_path / 'r/annotations/all.json'), str(tmp_path / 'r/annotations/fold1_val.json')])
     assert 'fold1_val.json: valid;' in capsys.readouterr().out
     with pytest.raises(SystemExit) as e:
@@ -192,7 +221,8 @@ def test_real_wbc(tmp_path):
     logs = []
     s = convert_wbc_coco(WBC_ROOT, tmp_path / 'wbc', log=logs.append)
     assert s['num_images'] == 400 and s['instances'] == {'cell': 400}
-    for k in range(3):
+    assert len(s['splits']) == 5  # default: the 5-fold rotation
+    for k in range(5):
         sizes = {split: s['splits'][k][split]['images'] for split in ('train', 'val', 'test')}
         assert sizes == {'train': 240, 'val': 80, 'test': 80}
         assert (tmp_path / f'wbc/annotations/fold{k}_test.json').is_file()

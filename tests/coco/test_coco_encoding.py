@@ -1,10 +1,10 @@
-"""Mask -> COCO polygon/RLE -> pycocotools decode round trip (hemaseg.data.coco)."""
+"""Mask -> COCO polygon/RLE -> pycocotools decode round trip (hemaseg.data.rle)."""
 import cv2
 import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
-from hemaseg.data.coco import encode_mask, mask_to_polygons, segmentation_to_rle
+from hemaseg.data.rle import encode_mask, mask_to_polygons, segmentation_to_rle
 
 
 def _decode(segm, h, w):

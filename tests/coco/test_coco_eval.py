@@ -11,8 +11,8 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 from hemaseg.coco_eval import evaluate, format_table
-from hemaseg.data.coco import encode_mask, mask_to_rle
 from hemaseg.data.io import DatasetError
+from hemaseg.data.rle import encode_mask, mask_to_rle
 
 ROOT = Path(__file__).resolve().parents[2]
 H = W = 64

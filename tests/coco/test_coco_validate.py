@@ -1,10 +1,12 @@
-"""CocoWriter output layout and validate_coco's named errors (hemaseg.data.coco)."""
+"""CocoWriter output layout (hemaseg.data.coco_writer) and validate_coco's named errors
+(hemaseg.data.coco_validate)."""
 import json
 
 import numpy as np
 import pytest
 
-from hemaseg.data.coco import CocoWriter, validate_coco
+from hemaseg.data.coco_validate import validate_coco
+from hemaseg.data.coco_writer import CocoWriter
 from hemaseg.data.io import DatasetError, write_image
 
 
@@ -14,15 +16,19 @@ def _square(h, w, y, x, s):
     return m
 
 
-@pytest.fixture
-def dataset(tmp_path):
-    """6 images of 40x50 with one or two squares, written by CocoWriter."""
-    writer = CocoWriter(tmp_path / 'ds', categories=['cell', 'nucleus'], dataset='toy', converter='test',
-                        source='none', options={}, log=lambda _: None)
+def _write(root, **kwargs):
+    """6 images of 40x50 with one or two squares, written by CocoWriter; returns its summary."""
+    writer = CocoWriter(root, categories=['cell', 'nucleus'], dataset='toy', converter='test',
+                        source='none', options={}, log=lambda _: None, **kwargs)
     for i in range(6):
         inst = [('cell', _square(40, 50, 5 + i, 5, 10))] + ([('nucleus', _square(40, 50, 20, 30, 6))] if i % 2 else [])
         writer.add(f'im{i}', np.full((40, 50, 3), 10 * i, np.uint8), inst, stratum='a' if i < 3 else 'b')
-    return tmp_path / 'ds', writer.finalize()
+    return writer.finalize()
+
+
+@pytest.fixture
+def dataset(tmp_path):
+    return tmp_path / 'ds', _write(tmp_path / 'ds')
 
 
 def test_layout_and_ids(dataset):
@@ -46,6 +52,24 @@ def test_layout_and_ids(dataset):
     assert meta['num_instances'] == {'cell': 6, 'nucleus': 3} and meta['strata']['im4'] == 'b'
     assert validate_coco(root / 'annotations/all.json', root / 'images') == {
         'images': 6, 'annotations': 9, 'per_category': {'cell': 6, 'nucleus': 3}}
+
+
+def test_num_folds(dataset, tmp_path):
+    root5, five = dataset
+    three = _write(tmp_path / 'ds3', num_folds=3)
+    names = [f'fold{k}_{split}.json' for k in range(5) for split in ('train', 'val', 'test')]
+    assert sorted(p.name for p in (root5 / 'annotations').glob('fold*')) == sorted(names)
+    assert sorted(p.name for p in (tmp_path / 'ds3/annotations').glob('fold*')) == sorted(names[:9])
+    for name in names[:9]:  # the paper's three folds are folds 0-2 of the 5-fold rotation
+        assert (tmp_path / 'ds3/annotations' / name).read_bytes() == (root5 / 'annotations' / name).read_bytes()
+    assert three['folds'] == five['folds'][:3] and three['splits'] == five['splits'][:3]
+    meta3, meta5 = (json.loads((r / 'meta.json').read_text()) for r in (tmp_path / 'ds3', root5))
+    assert (meta3['folds'], meta5['folds']) == (3, 5) and meta3['splits'] == meta5['splits'][:3]
+    for bad in (0, 6, 2.0, True):
+        with pytest.raises(DatasetError, match='number of folds must be an integer from 1 to 5'):
+            CocoWriter(tmp_path / 'bad', categories=['cell'], dataset='t', converter='t', source='', options={},
+                       num_folds=bad)
+    assert not (tmp_path / 'bad').exists()  # refused before the output folder is touched
 
 
 def test_validation_names_every_problem(dataset):

@@ -27,7 +27,25 @@ def test_make_synthetic_cli(tmp_path, capsys):
 def test_default_out_is_relative_to_cwd(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     _cli('make_synthetic').main(['--num-images', '5', '--size', '32'])
-    assert (tmp_path / 'data/synthetic_nucleus/splits/fold2_test.txt').is_file()
+    assert (tmp_path / 'data/synthetic_nucleus/splits/fold4_test.txt').is_file()  # default: 5 folds
+
+
+@pytest.mark.parametrize('name', ['make_synthetic', 'wbc_zheng2018', 'sn_am', 'coco_instances'])
+def test_every_converter_cli_has_a_folds_option(name):
+    args = {'make_synthetic': [], 'wbc_zheng2018': ['src'], 'sn_am': ['imgs'], 'coco_instances': ['wbc', 'src']}[name]
+    parse = _cli(name).parse_args
+    assert parse(args).folds == 5
+    assert parse([*args, '--folds', '3']).folds == 3
+    with pytest.raises(SystemExit):
+        parse([*args, '--folds', '6'])  # only 5 chunks
+
+
+def test_make_synthetic_cli_three_folds(tmp_path, capsys):
+    _cli('make_synthetic').main(['--out', str(tmp_path / 's'), '--num-images', '10', '--size', '32', '--folds', '3'])
+    assert 'splits verified' in capsys.readouterr().out
+    assert json.loads((tmp_path / 's/meta.json').read_text())['folds'] == 3
+    assert sorted(p.name for p in (tmp_path / 's/splits').glob('fold*_test.txt')) == [
+        'fold0_test.txt', 'fold1_test.txt', 'fold2_test.txt']
 
 
 def test_sn_am_cli_error_exits_2(tmp_path, capsys):

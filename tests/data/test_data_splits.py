@@ -1,4 +1,4 @@
-"""6:2:2 x 3-fold splits (hemaseg.data.splits)."""
+"""6:2:2 k-fold splits (hemaseg.data.splits): the 5-fold rotation and the paper's 3 folds."""
 import json
 from collections import Counter
 
@@ -13,16 +13,36 @@ STEMS = [f's{i:03d}' for i in range(127)]
 
 def test_folds_are_622_and_test_sets_disjoint():
     folds = make_folds(STEMS, seed=0)
-    assert len(folds) == 3
+    assert len(folds) == 5
     for f in folds:
         sizes = [len(f[n]) for n in ('train', 'val', 'test')]
         assert sum(sizes) == 127 and sorted(sum(f.values(), [])) == STEMS
         assert sizes[1] in (25, 26) and sizes[2] in (25, 26)
         assert f['test'] == sorted(f['test'])
-    tests = [set(f['test']) for f in folds]
-    assert not (tests[0] & tests[1] or tests[0] & tests[2] or tests[1] & tests[2])
-    # val of fold k is the test of fold k+1 (chunk k+1)
-    assert folds[0]['val'] == folds[1]['test'] and folds[1]['val'] == folds[2]['test']
+    # val of fold k is the test of fold k+1 (chunk k+1), and the last fold validates on chunk 0
+    for k in range(5):
+        assert folds[k]['val'] == folds[(k + 1) % 5]['test']
+
+
+def test_five_fold_rotation_tests_every_stem_exactly_once():
+    groups = {s: f'img{i % 30}' for i, s in enumerate(STEMS)}
+    for kwargs in ({}, {'groups': groups}, {'strata': {s: int(s[1:]) % 4 for s in STEMS}}):
+        folds = make_folds(STEMS, seed=1, **kwargs)
+        for split in ('test', 'val'):
+            counts = Counter(s for f in folds for s in f[split])
+            assert sorted(counts) == STEMS and set(counts.values()) == {1}, (split, kwargs)
+        for f in folds:  # every fold trains on the three remaining chunks
+            assert sorted(f['train']) == sorted(set(STEMS) - set(f['val']) - set(f['test']))
+
+
+def test_paper_three_folds_are_the_first_three_of_the_rotation():
+    three, five = make_folds(STEMS, seed=2, num_folds=3), make_folds(STEMS, seed=2)
+    assert three == five[:3]
+    tested = {s for f in three for s in f['test']}
+    assert len(tested) in (76, 77) and len(set(STEMS) - tested) in (50, 51)  # 2 of 5 chunks never tested
+    for bad in (0, 6, 2.5, True):
+        with pytest.raises(DatasetError, match='number of folds must be an integer from 1 to 5'):
+            make_folds(STEMS, num_folds=bad)
 
 
 def test_deterministic_and_seed_dependent():
@@ -80,7 +100,14 @@ def test_write_read_verify_roundtrip(tmp_path):
     stems, folds = _dataset(tmp_path)
     assert read_splits(tmp_path) == (stems, folds)
     assert (tmp_path / 'splits/fold2_test.txt').read_text() == ''.join(f'{s}\n' for s in folds[2]['test'])
-    assert verify_splits(tmp_path) == {'num_images': 10, 'folds': [{'train': 6, 'val': 2, 'test': 2}] * 3}
+    assert verify_splits(tmp_path) == {'num_images': 10, 'folds': [{'train': 6, 'val': 2, 'test': 2}] * 5}
+
+
+def test_verify_detects_fold_count_mismatch(tmp_path):
+    _dataset(tmp_path)
+    (tmp_path / 'meta.json').write_text(json.dumps({'folds': 3}))
+    with pytest.raises(DatasetError, match='says folds = 3 but splits/ holds 5'):
+        verify_splits(tmp_path)
 
 
 def test_verify_detects_problems(tmp_path):

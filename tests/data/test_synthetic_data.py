@@ -16,7 +16,7 @@ def test_byte_identical_for_same_seed(tmp_path):
     generate_synthetic_dataset(tmp_path / 'b', num_images=12, size=64, seed=5, log=lambda _: None)
     generate_synthetic_dataset(tmp_path / 'c', num_images=12, size=64, seed=6, log=lambda _: None)
     a, b, c = _files(tmp_path / 'a'), _files(tmp_path / 'b'), _files(tmp_path / 'c')
-    assert len(a) == 12 * 2 + 1 + 9 + 1
+    assert len(a) == 12 * 2 + 1 + 5 * 3 + 1  # images, masks, all.txt, 5 folds x 3 splits, meta.json
     assert a == b
     assert a['images/syn_000.png'] != c['images/syn_000.png']
 
@@ -32,7 +32,7 @@ def test_content_and_format(tmp_path):
     generate_synthetic_dataset(out, num_images=20, size=96, seed=0, classes='3class', log=lambda _: None)
     meta = load_meta(out)
     assert meta['classes'] == ['background', 'cytoplasm', 'nucleus'] and meta['num_images'] == 20
-    assert verify_splits(out)['folds'] == [{'train': 12, 'val': 4, 'test': 4}] * 3
+    assert verify_splits(out)['folds'] == [{'train': 12, 'val': 4, 'test': 4}] * 5
     fractions = []
     for i in range(20):
         img, mask = read_image(out / f'images/syn_{i:03d}.png'), read_mask(out / f'masks/syn_{i:03d}.png')

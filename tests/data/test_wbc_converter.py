@@ -50,7 +50,7 @@ def test_convert_fixture(tmp_path, classes, levels):
     assert mask[3, 3] == (1 if classes == '3class' else 0)  # cytoplasm
     meta = load_meta(out)
     assert meta['classes'][-1] == 'nucleus' and len(meta['palette']) == len(levels)
-    assert meta['repaired_pixels'] == {'d2_002': 1} and meta['num_images'] == 11 and meta['folds'] == 3
+    assert meta['repaired_pixels'] == {'d2_002': 1} and meta['num_images'] == 11 and meta['folds'] == 5
     assert meta['strata']['d2_001'] == 'dataset2' and meta['source'] == str(src.resolve())
     assert any('d2_002' in line and '7 (1 px) -> 0' in line for line in logs)
     assert verify_splits(out)['num_images'] == 11
@@ -102,8 +102,37 @@ def test_real_data(tmp_path):
     assert summary['per_subset'] == {'dataset1': 300, 'dataset2': 100}
     assert summary['repaired_pixels'] == {'d2_034': 97, 'd2_035': 3, 'd2_047': 179, 'd2_050': 22, 'd2_076': 3}
     report = verify_splits(tmp_path / 'wbc')
-    assert report['folds'] == [{'train': 240, 'val': 80, 'test': 80}] * 3
+    assert report['folds'] == [{'train': 240, 'val': 80, 'test': 80}] * 5
     meta = json.loads((tmp_path / 'wbc/meta.json').read_text())
     fold0_test = (tmp_path / 'wbc/splits/fold0_test.txt').read_text().split()
     assert sum(s.startswith('d2_') for s in fold0_test) == 20
     assert meta['repaired_pixels']['d2_047'] == 179
+
+
+# sha256 of fold{0,1,2}_{train,val,test}.txt (in that order) as written by the converter before the
+# 5-fold default (commit e3b618d, seed 0): the split docs/results.md was measured on.
+PAPER_3FOLD_SHA256 = 'c518faa8d80a8f10a53a4422585b4dd52efa0cfb520bed6d167291c14bb529a1'
+
+
+def _splits_sha(root: Path, folds=range(3)) -> str:
+    import hashlib
+    h = hashlib.sha256()
+    for k in folds:
+        for split in ('train', 'val', 'test'):
+            h.update((root / 'splits' / f'fold{k}_{split}.txt').read_bytes())
+    return h.hexdigest()
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason=f'real WBC data not at {REAL}')
+def test_real_data_three_fold_option_reproduces_the_measured_splits(tmp_path):
+    convert_wbc_zheng2018(REAL, tmp_path / 'three', num_folds=3, log=lambda _: None)
+    convert_wbc_zheng2018(REAL, tmp_path / 'five', log=lambda _: None)
+    assert _splits_sha(tmp_path / 'three') == PAPER_3FOLD_SHA256
+    assert _splits_sha(tmp_path / 'five') == PAPER_3FOLD_SHA256  # folds 0-2 of the rotation are the same files
+    assert not (tmp_path / 'three/splits/fold3_test.txt').exists() and load_meta(tmp_path / 'three')['folds'] == 3
+    assert verify_splits(tmp_path / 'three')['folds'] == [{'train': 240, 'val': 80, 'test': 80}] * 3
+    # the 5-fold rotation scores all 400 images once; the 3 folds never test 160 of them
+    tested = [s for k in range(5) for s in (tmp_path / f'five/splits/fold{k}_test.txt').read_text().split()]
+    assert len(tested) == len(set(tested)) == 400
+    tested3 = {s for k in range(3) for s in (tmp_path / f'three/splits/fold{k}_test.txt').read_text().split()}
+    assert len(tested3) == 240

@@ -28,14 +28,18 @@ from conftest import REPO_ROOT, WBC_ROOT  # noqa: E402
 from det2_plugins import add_hemaseg_config, register_coco_folder  # noqa: E402
 from det2_plugins.data import DatasetNotFoundError  # noqa: E402
 from hemaseg.blocks import SemanticFusionMaskHead, ghost_resnet50, resnet50  # noqa: E402
-from instance_param_counts import TOTAL_PARAMS  # noqa: E402
+from instance_param_counts import MASK_RCNN_PAIRS, MASK_RCNN_PARTS, TOTAL_PARAMS  # noqa: E402
 
 CONFIGS = {
     'yolact-cis': 'configs/detectron2/yolact-cis_ghost-r50-s4_dffn-ddam_wbc-550.yaml',
     'yolact-r50': 'configs/detectron2/yolact_r50_fpn_wbc-550.yaml',
     'r-mask-rcnn': 'configs/detectron2/r-mask-rcnn_r50_bu-ca-sa-fpn_wbc-512.yaml',
     'mask-rcnn': 'configs/detectron2/mask-rcnn_r50_fpn_wbc-512.yaml',
+    'mask-rcnn-bu-ca-sa-fpn': 'configs/detectron2/mask-rcnn_r50_bu-ca-sa-fpn_wbc-512.yaml',
+    'mask-rcnn-fusion-mask-head': 'configs/detectron2/mask-rcnn_r50_fpn_fusion-mask-head_wbc-512.yaml',
 }
+# The ablations train through the same code as R-Mask R-CNN and the baseline: only built here.
+TRAINED = sorted(set(CONFIGS) - {'mask-rcnn-bu-ca-sa-fpn', 'mask-rcnn-fusion-mask-head'})
 CPU_CONFIGS = sorted(os.listdir(osp.join(REPO_ROOT, 'configs/detectron2/cpu')))
 # Tiny runs: 128-px inputs, 2 images per batch.
 SMALL = ['INPUT.FIXED_SIZE', '[128,128]', 'INPUT.MIN_SIZE_TRAIN', '(128,)', 'INPUT.MAX_SIZE_TRAIN', '128',
@@ -94,6 +98,15 @@ def test_configs_build_with_expected_parameters(name):
     else:
         assert n_params(model.backbone.bottom_up) == 23_508_032  # Detectron2's ResNet-50 (BN), no FC
     assert n_params(model) == TOTAL_PARAMS[name]  # the same count as the mmdet config
+    if name in MASK_RCNN_PARTS:
+        parts = MASK_RCNN_PARTS[name]
+        backbone = type(model.backbone).__name__
+        assert backbone == ('AttentionFPNBackbone' if 'neck' in parts else 'FPN')
+        head = type(model.roi_heads.mask_head).__name__
+        assert head == ('SemanticFusionMaskHead' if 'mask_head' in parts else 'MaskRCNNConvUpsampleHead')
+        # The 1:1 anchor of each level (ratios 0.5, 1, 2): 16..256 px on p2..p6 (paper §2.2.7), every config.
+        cells = model.proposal_generator.anchor_generator.cell_anchors
+        assert [float(c[1, 2] - c[1, 0]) for c in cells] == [16, 32, 64, 128, 256]
 
 
 def test_yolact_cis_is_lighter_than_yolact_r50():
@@ -171,7 +184,7 @@ def _segm_ap(results):
     return results['segm']['AP'], results['bbox']['AP']
 
 
-@pytest.mark.parametrize('name', sorted(CONFIGS))
+@pytest.mark.parametrize('name', TRAINED)
 def test_train_resume_and_evaluate_on_real_wbc(name, wbc_coco_small, tmp_path):
     out = tmp_path / name
     common = ['--config-file', CONFIGS[name], 'DATASETS.COCO_ROOT', wbc_coco_small, 'DATASETS.COCO_NAME', f'wbc_{name}',
@@ -209,15 +222,51 @@ def test_train_resume_and_evaluate_on_real_wbc(name, wbc_coco_small, tmp_path):
     assert json.loads((out / 'infer' / 'predictions.json').read_text())
 
 
+def flat(node, prefix=''):
+    """``{'MODEL.ROI_HEADS.NAME': value}`` of a (nested) CfgNode."""
+    out = {}
+    for k, v in node.items():
+        key = f'{prefix}.{k}' if prefix else k
+        out.update(flat(v, key) if isinstance(v, dict) else {key: v})
+    return out
+
+
+def differing_parts(a, b) -> set:
+    """The parts (neck, mask_head, or else the full key) in which two configs differ; OUTPUT_DIR aside."""
+    fa, fb = flat(a), flat(b)
+    keys = {k for k in fa.keys() | fb.keys() if fa.get(k, KeyError) != fb.get(k, KeyError)} - {'OUTPUT_DIR'}
+    return {'neck' if k == 'MODEL.BACKBONE.NAME' or k.startswith('MODEL.ATTENTION_FPN.') else
+            'mask_head' if k.startswith('MODEL.ROI_MASK_HEAD.') else k for k in keys}
+
+
+def full_config_of(cpu_name: str) -> str:
+    base = re.sub(r'_wbc-192_cpu-800it\.yaml$', '', cpu_name)
+    return next(p for p in CONFIGS.values() if osp.basename(p).startswith(base + '_wbc-'))
+
+
+@pytest.mark.parametrize('cpu', [False, True], ids=['full', 'cpu'])
+@pytest.mark.parametrize('a, b', MASK_RCNN_PAIRS)
+def test_mask_rcnn_configs_differ_only_in_neck_and_mask_head(a, b, cpu):
+    """Baseline, R-Mask R-CNN and the two ablations (and their cpu/ schedules): data, schedule,
+    anchors, RPN / box head and training settings are the same; each pair differs exactly in the
+    parts one of them changes."""
+    def config(name):
+        if not cpu:
+            return make_cfg(CONFIGS[name])
+        cpu_name = next(c for c in CPU_CONFIGS if full_config_of(c) == CONFIGS[name])
+        return make_cfg(osp.join('configs/detectron2/cpu', cpu_name))
+    assert differing_parts(config(a), config(b)) == MASK_RCNN_PARTS[a] ^ MASK_RCNN_PARTS[b]
+
+
 @pytest.mark.parametrize('name', CPU_CONFIGS)
 def test_cpu_schedules_inherit_the_full_configs(name):
     cfg = make_cfg(osp.join('configs/detectron2/cpu', name))
-    base = re.sub(r'_wbc-192_cpu-800it\.yaml$', '', name)
-    full = make_cfg(next(p for p in CONFIGS.values() if osp.basename(p).startswith(base + '_wbc-')))
+    full = make_cfg(full_config_of(name))
     # The same network; only data size, schedule and (two-stage) proposal / RoI sampling differ.
     for key in ('META_ARCHITECTURE', 'BACKBONE', 'RESNETS', 'FPN', 'ATTENTION_FPN', 'GHOST_RESNET', 'DFFN', 'YOLACT',
                 'ANCHOR_GENERATOR', 'ROI_BOX_HEAD', 'ROI_MASK_HEAD', 'PIXEL_MEAN', 'PIXEL_STD'):
         assert cfg.MODEL[key] == full.MODEL[key], key
     if cfg.MODEL.META_ARCHITECTURE == 'GeneralizedRCNN':
         assert cfg.MODEL.ROI_HEADS.NUM_CLASSES == full.MODEL.ROI_HEADS.NUM_CLASSES == 1
-    assert cfg.SOLVER.MAX_ITER == 800 and cfg.DATASETS.TEST == ('wbc_coco_fold0_test',)
+    # Validation first (it chooses hyper-parameters), the test split only reported.
+    assert cfg.SOLVER.MAX_ITER == 800 and cfg.DATASETS.TEST == ('wbc_coco_fold0_val', 'wbc_coco_fold0_test')

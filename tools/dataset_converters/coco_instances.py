@@ -3,6 +3,7 @@
 
 Examples (from the repository root):
     python tools/dataset_converters/coco_instances.py wbc /path/to/wbc_zheng2018 --out data/wbc_coco
+    python tools/dataset_converters/coco_instances.py wbc /path/to/wbc_zheng2018 --folds 3 --out data/wbc_coco_3fold
     python tools/dataset_converters/coco_instances.py labelme /path/to/ALL_IDB1/im --annotations /path/to/labelme \\
         --map wbc=wbc --crop 512 --stride 256 --dataset all_idb1 --out data/all_idb1_coco
     python tools/dataset_converters/coco_instances.py coco bccd_wbc.json /path/to/BCCD/JPEGImages \\
@@ -22,15 +23,18 @@ try:
 except ImportError:  # run from a checkout without `pip install -e .`
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from hemaseg.data.coco import SEGM_FORMATS, validate_coco
 from hemaseg.data.coco_converters import (ROLES, convert_coco, convert_labelme, convert_raabin, convert_wbc_coco,
                                           parse_label_map)
+from hemaseg.data.coco_validate import validate_coco
 from hemaseg.data.io import run_cli
+from hemaseg.data.rle import SEGM_FORMATS
+from hemaseg.data.splits import FOLDS_HELP, NUM_CHUNKS, NUM_FOLDS
 from hemaseg.data.wbc_zheng2018 import SUBSETS
 
 LAYOUT = """output:
   <out>/images/<stem>.png, <out>/annotations/all.json,
-  <out>/annotations/fold{0,1,2}_{train,val,test}.json (6:2:2 x 3 folds, same ids as all.json), <out>/meta.json"""
+  <out>/annotations/fold{k}_{train,val,test}.json (6:2:2, k < --folds, default 5; same ids as all.json),
+  <out>/meta.json"""
 
 CROP_HELP = """preparation (spec 001 §5):
   ALL-IDB1: --crop 512 --stride 256. Windows start at 0, 256, ... plus one flush with the right/bottom
@@ -49,6 +53,8 @@ def _common(p: argparse.ArgumentParser, out_default: str | None) -> None:
                    help="'polygon': exact pixel-edge outlines, masks with holes fall back to RLE (reported); "
                         "'rle': compressed RLE (default: polygon)")
     p.add_argument('--seed', type=int, default=0, help='split seed (default 0)')
+    p.add_argument('--folds', type=int, choices=range(1, NUM_CHUNKS + 1), default=NUM_FOLDS, metavar='N',
+                   help=FOLDS_HELP)
 
 
 def _cropping(p: argparse.ArgumentParser) -> None:
@@ -148,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(f'{path}: valid; {counts["images"]} images, {counts["annotations"]} instances ('
                   + ', '.join(f'{k} {n}' for k, n in counts['per_category'].items()) + ')')
         return
-    common = {'segm_format': args.segm_format, 'seed': args.seed}
+    common = {'segm_format': args.segm_format, 'seed': args.seed, 'num_folds': args.folds}
     if args.command == 'wbc':
         convert_wbc_coco(args.src, args.out, subsets=args.subsets, with_nucleus=args.with_nucleus,
                          snap_tolerance=args.snap_tolerance, **common)

@@ -17,7 +17,7 @@ except ImportError:  # run from a checkout without `pip install -e .`
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from hemaseg.data.io import run_cli
-from hemaseg.data.splits import verify_splits
+from hemaseg.data.splits import FOLDS_HELP, NUM_CHUNKS, NUM_FOLDS, verify_splits
 from hemaseg.data.synthetic import generate_synthetic_dataset
 
 
@@ -29,6 +29,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument('--seed', type=int, default=0, help='generation and split seed (default 0)')
     p.add_argument('--classes', choices=('nucleus', '3class'), default='nucleus',
                    help="'nucleus': 0 background, 1 nucleus; '3class': 0 background, 1 cytoplasm, 2 nucleus")
+    p.add_argument('--folds', type=int, choices=range(1, NUM_CHUNKS + 1), default=NUM_FOLDS, metavar='N',
+                   help=FOLDS_HELP)
     args = p.parse_args(argv)
     if args.num_images < 5 or args.size < 32:
         p.error('--num-images must be >= 5 (one per split chunk) and --size >= 32')
@@ -38,7 +40,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     out = args.out or f'data/synthetic_{args.classes}'
-    generate_synthetic_dataset(out, num_images=args.num_images, size=args.size, seed=args.seed, classes=args.classes)
+    generate_synthetic_dataset(out, num_images=args.num_images, size=args.size, seed=args.seed, classes=args.classes,
+                               num_folds=args.folds)
     verify_splits(out)
     print(f'splits verified; dataset ready in {out}')
 

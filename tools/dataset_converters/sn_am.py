@@ -16,9 +16,10 @@ try:
 except ImportError:  # run from a checkout without `pip install -e .`
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from hemaseg.data.annotations import IMAGE_EXTS
 from hemaseg.data.io import run_cli
-from hemaseg.data.sn_am import IMAGE_EXTS, convert_sn_am
-from hemaseg.data.splits import verify_splits
+from hemaseg.data.sn_am import convert_sn_am
+from hemaseg.data.splits import FOLDS_HELP, NUM_CHUNKS, NUM_FOLDS, verify_splits
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -32,7 +33,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                      (8/16-bit; only in a separate --annotations folder)
 output:
   one crop <stem>_c<k> per nucleus, centred on its centroid, black-padded outside the image;
-  its mask is 1 on that nucleus only. Splits 6:2:2 x 3 folds, grouped by source image.
+  its mask is 1 on that nucleus only. Splits 6:2:2 x --folds folds, grouped by source image.
   Images without annotation are warned about and listed, not fatal.""")
     p.add_argument('images', help='folder of full SN-AM images')
     p.add_argument('--annotations', help='folder of <stem>.json / <stem>.png annotations (default: the image folder)')
@@ -44,13 +45,16 @@ output:
     p.add_argument('--bounds-tolerance', type=float, default=3.0,
                    help='how far (px) polygon points may lie outside the image before it is an error (default 3)')
     p.add_argument('--seed', type=int, default=0, help='split seed (default 0)')
+    p.add_argument('--folds', type=int, choices=range(1, NUM_CHUNKS + 1), default=NUM_FOLDS, metavar='N',
+                   help=FOLDS_HELP)
     return p.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     convert_sn_am(args.images, args.out, annotations=args.annotations, crop_size=args.crop_size, label=args.label,
-                  keep_other_nuclei=args.keep_other_nuclei, seed=args.seed, bounds_tolerance=args.bounds_tolerance)
+                  keep_other_nuclei=args.keep_other_nuclei, seed=args.seed, bounds_tolerance=args.bounds_tolerance,
+                  num_folds=args.folds)
     verify_splits(args.out)
     print(f'splits verified; dataset ready in {args.out}')
 

@@ -4,6 +4,8 @@
 Example (from the repository root):
     python tools/dataset_converters/wbc_zheng2018.py /path/to/wbc_zheng2018 --out data/wbc_nucleus
     python tools/dataset_converters/wbc_zheng2018.py /path/to/wbc_zheng2018 --classes 3class --out data/wbc_3class
+    # the paper's three-fold CV (folds 0-2 only; what docs/results.md measured):
+    python tools/dataset_converters/wbc_zheng2018.py /path/to/wbc_zheng2018 --folds 3 --out data/wbc_nucleus_3fold
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ except ImportError:  # run from a checkout without `pip install -e .`
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from hemaseg.data.io import run_cli
-from hemaseg.data.splits import verify_splits
+from hemaseg.data.splits import FOLDS_HELP, NUM_CHUNKS, NUM_FOLDS, verify_splits
 from hemaseg.data.wbc_zheng2018 import SUBSETS, convert_wbc_zheng2018
 
 
@@ -29,7 +31,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
   <src>/dataset1/NNN.bmp + NNN.png and <src>/dataset2/NNN.bmp + NNN.png; masks are grey
   levels 0 background (red cells included), 128 cytoplasm, 255 nucleus.
 output:
-  images/, masks/, splits/fold{0,1,2}_{train,val,test}.txt, meta.json""")
+  images/, masks/, splits/fold{k}_{train,val,test}.txt (k < --folds), meta.json""")
     p.add_argument('src', help='folder holding dataset1/ and dataset2/ (e.g. a clone of the authors\' release)')
     p.add_argument('--out', help='output folder (default: data/wbc_<classes>)')
     p.add_argument('--subsets', nargs='+', choices=SUBSETS, default=list(SUBSETS),
@@ -37,6 +39,8 @@ output:
     p.add_argument('--classes', choices=('nucleus', '3class'), default='nucleus',
                    help="'nucleus': 0 background, 1 nucleus; '3class': 0 background, 1 cytoplasm, 2 nucleus")
     p.add_argument('--seed', type=int, default=0, help='split seed (default 0)')
+    p.add_argument('--folds', type=int, choices=range(1, NUM_CHUNKS + 1), default=NUM_FOLDS, metavar='N',
+                   help=FOLDS_HELP)
     p.add_argument('--snap-tolerance', type=int, default=60,
                    help='snap stray mask grey levels within this distance of 0/128/255 (reported in meta.json '
                         'repaired_pixels); 0 makes them errors (default 60)')
@@ -47,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     out = args.out or f'data/wbc_{args.classes}'
     convert_wbc_zheng2018(args.src, out, subsets=args.subsets, classes=args.classes, seed=args.seed,
-                          snap_tolerance=args.snap_tolerance)
+                          snap_tolerance=args.snap_tolerance, num_folds=args.folds)
     verify_splits(out)
     print(f'splits verified; dataset ready in {out}')
 

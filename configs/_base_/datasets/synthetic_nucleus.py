@@ -7,3 +7,4 @@ data_root = 'data/synthetic_nucleus'
 train_dataloader = dict(dataset=dict(data_root=data_root))
 val_dataloader = dict(dataset=dict(data_root=data_root))
 test_dataloader = dict(dataset=dict(data_root=data_root))
+inference = dict(source_crop_size=(128, 128), max_crop_size=(128, 128))  # tools/infer.py whole-field scale

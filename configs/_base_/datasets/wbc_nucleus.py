@@ -2,6 +2,9 @@
 # Prepare with: python tools/dataset_converters/wbc_zheng2018.py PATH/TO/wbc_zheng2018 --out data/wbc_nucleus
 # Every image is resized to img_scale for the network; metrics are computed on the
 # prediction resized back to the original image (120x120 or 300x300).
+# Fold: the ann_files below are templates; tools/_common.py load_config replaces '{fold}'
+# with `fold` after --cfg-options are merged, so `--cfg-options fold=2` or `fold = 2` in a
+# child config selects splits/fold2_*.txt (an f-string here would freeze fold 0).
 dataset_type = 'BloodCellDataset'
 data_root = 'data/wbc_nucleus'
 fold = 0
@@ -25,12 +28,13 @@ _split = dict(type=dataset_type, data_root=data_root, data_prefix=dict(img_path=
 train_dataloader = dict(
     batch_size=8, num_workers=2, persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(**_split, ann_file=f'splits/fold{fold}_train.txt', pipeline=train_pipeline))
+    dataset=dict(**_split, ann_file='splits/fold{fold}_train.txt', pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=1, num_workers=2, persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(**_split, ann_file=f'splits/fold{fold}_val.txt', pipeline=test_pipeline))
+    dataset=dict(**_split, ann_file='splits/fold{fold}_val.txt', pipeline=test_pipeline))
 test_dataloader = dict(
     batch_size=1, num_workers=2, persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(**_split, ann_file=f'splits/fold{fold}_test.txt', pipeline=test_pipeline))
+    dataset=dict(**_split, ann_file='splits/fold{fold}_test.txt', pipeline=test_pipeline))
+inference = dict(source_crop_size=(120, 120), max_crop_size=(300, 300))  # tools/infer.py; dataset 1: 120 px crops

@@ -2,8 +2,9 @@
 # Layout (written by hemaseg/data/coco_converters.py):
 #   data/wbc_coco/images/*                       every image of the data set
 #   data/wbc_coco/annotations/fold{k}_{train,val,test}.json
-# Another fold: override the three ``*_dataloader.dataset.ann_file`` keys and the two
-# evaluators' ``ann_file`` with --cfg-options.
+# Another fold: `--cfg-options fold=K` or `fold = K` in a child config. The ann_files below
+# are templates; tools/_common.py load_config replaces '{fold}' with `fold` after
+# --cfg-options are merged (an f-string here would freeze fold 0).
 # This file's pipeline keeps the aspect ratio (two-stage detectors); the YOLACT configs use
 # wbc_coco_instance-550x550.py.
 dataset_type = 'CocoDataset'
@@ -35,19 +36,19 @@ train_dataloader = dict(
     batch_size=4, num_workers=2, persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
     batch_sampler=dict(type='AspectRatioBatchSampler'),
-    dataset=dict(**_dataset, ann_file=f'annotations/fold{fold}_train.json',
+    dataset=dict(**_dataset, ann_file='annotations/fold{fold}_train.json',
                  filter_cfg=dict(filter_empty_gt=True, min_size=4), pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=1, num_workers=2, persistent_workers=True, drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(**_dataset, ann_file=f'annotations/fold{fold}_val.json', test_mode=True,
+    dataset=dict(**_dataset, ann_file='annotations/fold{fold}_val.json', test_mode=True,
                  pipeline=test_pipeline))
 test_dataloader = dict(
     batch_size=1, num_workers=2, persistent_workers=True, drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(**_dataset, ann_file=f'annotations/fold{fold}_test.json', test_mode=True,
+    dataset=dict(**_dataset, ann_file='annotations/fold{fold}_test.json', test_mode=True,
                  pipeline=test_pipeline))
-val_evaluator = dict(type='CocoMetric', ann_file=f'{data_root}annotations/fold{fold}_val.json',
+val_evaluator = dict(type='CocoMetric', ann_file=data_root + 'annotations/fold{fold}_val.json',
                      metric=['bbox', 'segm'], format_only=False, backend_args=backend_args)
-test_evaluator = dict(type='CocoMetric', ann_file=f'{data_root}annotations/fold{fold}_test.json',
+test_evaluator = dict(type='CocoMetric', ann_file=data_root + 'annotations/fold{fold}_test.json',
                       metric=['bbox', 'segm'], format_only=False, backend_args=backend_args)

@@ -20,8 +20,11 @@ model = dict(
     neck=dict(type='FPN', in_channels=[256, 512, 1024, 2048], out_channels=256, num_outs=5),
     rpn_head=dict(
         type='RPNHead', in_channels=256, feat_channels=256,
-        # One size per level: 32, 64, 128, 256, 512 px (8 x stride), ratios 1:2, 1:1, 2:1.
-        anchor_generator=dict(type='AnchorGenerator', scales=[8], ratios=[0.5, 1.0, 2.0],
+        # One size per level: 16, 32, 64, 128, 256 px on P2..P6 (4 x stride), ratios 1:2, 1:1, 2:1.
+        # These are R-Mask R-CNN's anchors (spec 004 §2.2.7; its four ratios {1:1, 1:2, 2:1, 2:2}
+        # are three distinct ones). The paper does not state the baseline's, so the baseline uses
+        # the same and differs from R-Mask R-CNN only in the neck and the mask head.
+        anchor_generator=dict(type='AnchorGenerator', scales=[4], ratios=[0.5, 1.0, 2.0],
                               strides=[4, 8, 16, 32, 64]),
         bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=[0.0, 0.0, 0.0, 0.0],
                         target_stds=[1.0, 1.0, 1.0, 1.0]),
