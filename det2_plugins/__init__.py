@@ -13,7 +13,8 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised only without detectron2
     raise ImportError(
         "det2_plugins needs Detectron2, which is not installed in this environment. It is not on PyPI: "
-        "build it from source (see the README section 'Detectron2')") from exc
+        "build it into .venv with DETECTRON2_SOURCE=<tarball, clone or git URL> bash tools/setup_env.sh "
+        "(README, 'Detectron2 in the same environment')") from exc
 
 from . import backbone, mask_head, meta_arch  # noqa: F401,E402  (registration)
 from .config import add_hemaseg_config  # noqa: E402

@@ -75,7 +75,7 @@ PIPC=("${PIP[@]}" -c "$VENV/torch-constraints.txt")
 
 "${PIPC[@]}" "setuptools<81" wheel ninja numpy
 if ! "$PY" -c 'import mmcv, mmcv.ops' 2>/dev/null; then
-    log "building mmcv 2.1.0 from source (26 min on a fresh 2-core machine; pip caches the wheel, later installs ~1 min)"
+    log "building mmcv 2.1.0 from source (16-26 min on 2 cores the first time; pip caches the wheel, later ~30 s)"
     "${PIPC[@]}" --no-build-isolation mmcv==2.1.0
     took "mmcv"
 fi
@@ -91,7 +91,7 @@ if [ -n "$DETECTRON2_SOURCE" ]; then
     esac
     d2_built="$VENV/.detectron2-source"
     if ! "$PY" -c 'import detectron2._C' 2>/dev/null || [ "$(cat "$d2_built" 2>/dev/null)" != "$DETECTRON2_SOURCE" ]; then
-        log "building Detectron2 from $DETECTRON2_SOURCE (about 5 min on 2 cores)"
+        log "building Detectron2 from $DETECTRON2_SOURCE (2-3 min on 2 cores)"
         "${PIPC[@]}" --no-build-isolation "$DETECTRON2_SOURCE"
         echo "$DETECTRON2_SOURCE" > "$d2_built"
         took "Detectron2"

@@ -2,9 +2,9 @@
 data (../shared) trains a few iterations through tools/det2_train_net.py, is evaluated by
 Detectron2's COCOEvaluator, resumes from its checkpoint and evaluates with --eval-only.
 
-Detectron2 is not on PyPI; these tests skip where it is not installed (README, "Detectron2").
-``tools/run_tests.sh`` runs them with ``$DET2_PYTHON`` (default ``.venv-d2/bin/python``) when
-that interpreter can import detectron2.
+Detectron2 is not on PyPI; these tests skip, with the reason in pytest's summary, where it is not
+installed. ``tools/setup_env.sh`` builds it into ``.venv`` from ``$DETECTRON2_SOURCE`` (CI: the
+tarball in ../shared/vendor), so ``bash tools/run_tests.sh`` runs them with everything else.
 """
 import json
 import os
@@ -17,7 +17,7 @@ import pytest
 import torch
 
 pytest.importorskip('detectron2', reason='Detectron2 is not installed (it is not on PyPI: build it from '
-                                         'source as the README section "Detectron2" explains)')
+                                         'source: DETECTRON2_SOURCE=<tarball, clone or git URL> bash tools/setup_env.sh)')
 
 from detectron2.config import get_cfg  # noqa: E402
 from detectron2.modeling import build_model  # noqa: E402

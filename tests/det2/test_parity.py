@@ -22,7 +22,7 @@ import torch
 import torch.nn as nn
 
 pytest.importorskip('detectron2', reason='Detectron2 is not installed (it is not on PyPI: build it from '
-                                         'source as the README section "Detectron2" explains)')
+                                         'source: DETECTRON2_SOURCE=<tarball, clone or git URL> bash tools/setup_env.sh)')
 pytest.importorskip('mmdet', reason='MMDetection not installed (run tools/setup_env.sh)')
 
 from detectron2.config import get_cfg  # noqa: E402
