@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's first command: install, then train MSFF-SegNeXt on the embedded synthetic
 # dataset, evaluate it (Dice / IoU / accuracy / precision / recall) and write contour
-# overlays. About 10 minutes on 2 CPU cores after the install.
+# overlays. About 10-13 minutes on 2 CPU cores after the install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup_env.sh
