@@ -38,6 +38,7 @@ setup(
     description='Blood-cancer microscopy segmentation models for OpenMMLab and Detectron2',
     packages=find_packages(include=['hemaseg', 'hemaseg.*', 'mmengine_plugins', 'mmengine_plugins.*',
                                     'mmseg_plugins', 'mmseg_plugins.*', 'mmdet_plugins', 'mmdet_plugins.*',
+                                    'mmpretrain_plugins', 'mmpretrain_plugins.*',
                                     'det2_plugins', 'det2_plugins.*']),
     python_requires='>=3.9',
     install_requires=['numpy', 'opencv-python-headless', 'pycocotools', 'scipy', 'torch'],

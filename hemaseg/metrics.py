@@ -1,4 +1,5 @@
-"""Binary segmentation metrics of MSFF-SegNeXt, Eqs. 5-9 (spec 000 §6.1).
+"""Binary segmentation metrics of MSFF-SegNeXt, Eqs. 5-9 (spec 000 §6.1), plus Specificity
+(spec 002 Eq. 4, TN / (TN + FP)).
 
 Counts are pixel-level with the nucleus class as positive. The paper does not say
 whether it averages per image or pools pixels over the dataset, so both are reported:
@@ -6,9 +7,10 @@ whether it averages per image or pools pixels over the dataset, so both are repo
 per-unit foreground means (§6.1 [INFERRED]).
 
 Undefined ratios (0/0) score 1 only when prediction and ground truth are both empty,
-else 0 (see ``_ratio``). The rule is applied once here, so the mmseg metric
-(``mmseg_plugins.evaluation``), its per-image CSV and ``tools/cross_validate.py``'s
-per-sub-dataset scores all follow it.
+else 0 (see ``_ratio``). Specificity, whose denominator counts negative pixels, mirrors
+it: 0/0 is 1 only when prediction and ground truth both have no negative pixel. The rule
+is applied once here, so the mmseg metric (``mmseg_plugins.evaluation``), its per-image
+CSV and ``tools/cross_validate.py``'s per-sub-dataset scores all follow it.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-METRIC_NAMES = ('Dice', 'IoU', 'Accuracy', 'Precision', 'Recall')
+METRIC_NAMES = ('Dice', 'IoU', 'Accuracy', 'Precision', 'Recall', 'Specificity')
 
 
 @dataclass(frozen=True)
@@ -62,14 +64,21 @@ def _ratio(num: int, den: int, both_empty: bool) -> float:
 
 
 def scores(c: ConfusionCounts) -> dict[str, float]:
-    """Eqs. 5-9: Dice, IoU, Accuracy, Precision, Recall from confusion counts (0/0: see ``_ratio``)."""
+    """Eqs. 5-9: Dice, IoU, Accuracy, Precision, Recall; spec 002 Eq. 4: Specificity (0/0: see ``_ratio``).
+
+    Specificity = TN / (TN + FP) is 0/0 when the ground truth has no negative (background)
+    pixel. By the same reasoning as ``_ratio``, it is 1 only if the prediction has none
+    either (TN + FP + FN = 0: every valid pixel is nucleus on both sides), else 0.
+    """
     both_empty = c.tp + c.fp + c.fn == 0  # no positive pixel predicted, none in the ground truth
+    both_full = c.tn + c.fp + c.fn == 0  # no negative pixel predicted, none in the ground truth
     return {
         'Dice': _ratio(2 * c.tp, 2 * c.tp + c.fp + c.fn, both_empty),
         'IoU': _ratio(c.tp, c.tp + c.fp + c.fn, both_empty),
         'Accuracy': _ratio(c.tp + c.tn, c.tp + c.tn + c.fp + c.fn, both_empty),
         'Precision': _ratio(c.tp, c.tp + c.fp, both_empty),
         'Recall': _ratio(c.tp, c.tp + c.fn, both_empty),
+        'Specificity': _ratio(c.tn, c.tn + c.fp, both_full),
     }
 
 

@@ -75,8 +75,42 @@ def missing_data_message(cfg: Mapping, source: str = 'config') -> str | None:
     return f'error: {source}: ' + '\n  '.join(problems) + f'\n{how}'
 
 
+# Pipeline steps that read a per-image file from a folder of the dataset made by a tool, not by
+# the converter: {transform type: (its folder argument, default, the command that makes it)}.
+DERIVED_FOLDERS = {
+    'MaskOutsideNucleus': ('mask_root', 'nucleus_masks',
+                           'python tools/precompute_masks.py {root} --method handcrafted  (or --config SEG_CONFIG '
+                           '--checkpoint SEG_CKPT for the ensemble masks)'),
+}
+
+
+def missing_derived_folders_message(cfg: Mapping, source: str = 'config') -> str | None:
+    """The error text when a pipeline step of :data:`DERIVED_FOLDERS` (the nucleus masks of the
+    Segmented classifier configs) would read a folder that does not exist; None when all exist."""
+    problems, commands = [], []
+    for name in sorted(k for k in cfg.keys() if k.endswith('_dataloader')):
+        loader = cfg[name]
+        ds = loader.get('dataset') if isinstance(loader, Mapping) else None
+        if not isinstance(ds, Mapping) or not isinstance(ds.get('data_root'), str):
+            continue
+        for step in ds.get('pipeline') or []:
+            kind = step.get('type') if isinstance(step, Mapping) else None
+            if kind not in DERIVED_FOLDERS:
+                continue
+            arg, default, command = DERIVED_FOLDERS[kind]
+            folder = osp.join(ds['data_root'], step.get(arg, default))
+            if not osp.isdir(folder):
+                problems.append(f'the folder {folder} read by {kind} ({name}.dataset.pipeline) does not exist')
+                commands.append(command.format(root=ds['data_root']))
+    if not problems:
+        return None
+    return (f'error: {source}: ' + '\n  '.join(dict.fromkeys(problems)) + '\nCreate it with:\n  '
+            + '\n  '.join(dict.fromkeys(commands)))
+
+
 def check_data_prepared(cfg: Mapping, source: str = 'config') -> None:
-    """Raise ``SystemExit`` with :func:`missing_data_message` when a data folder is missing."""
-    message = missing_data_message(cfg, source)
+    """Raise ``SystemExit`` with :func:`missing_data_message` when a data folder is missing
+    (then with :func:`missing_derived_folders_message` when a folder made from it is)."""
+    message = missing_data_message(cfg, source) or missing_derived_folders_message(cfg, source)
     if message is not None:
         raise SystemExit(message)

@@ -7,7 +7,10 @@ from mmengine_plugins import register_safe_globals
 from .datasets import BloodCellDataset
 from .evaluation import NucleusMetric
 from .hooks import ContourOverlayHook
-from .models import EdgeGuidedEncoderDecoder, MSFFHead, R2UNet
+from .losses import UnifiedFocalLoss
+from .models import DenseNetSkipEncoder, FABNetHead
+from .models import EdgeGuidedEncoderDecoder, EnsembleNucleusSegmentor, HandcraftedNucleusSegmentor, MonaiUNet, MSFFHead, PassThroughHead, R2UNet
 
 __all__ = ['BloodCellDataset', 'ContourOverlayHook', 'EdgeGuidedEncoderDecoder', 'MSFFHead', 'NucleusMetric',
-           'R2UNet', 'register_safe_globals']
+           'R2UNet', 'register_safe_globals', 'MonaiUNet', 'PassThroughHead', 'UnifiedFocalLoss',
+           'EnsembleNucleusSegmentor', 'HandcraftedNucleusSegmentor', 'DenseNetSkipEncoder', 'FABNetHead']

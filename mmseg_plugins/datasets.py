@@ -16,11 +16,20 @@ class BloodCellDataset(BaseSegDataset):
     ``BaseSegDataset`` it fails at construction, naming the file, when the template is
     still there, a split is empty or lists a stem whose image or mask is missing,
     instead of failing later inside a dataloader worker.
-    The default classes are background/nucleus; the 3-class WBC configs pass
-    ``metainfo=dict(classes=('background', 'cytoplasm', 'nucleus'), ...)``.
+    The default classes are background/nucleus; other targets name theirs with
+    ``metainfo=dict(classes=(...), palette=...)`` (labels are never remapped:
+    :meth:`get_label_map`).
     """
 
     METAINFO = dict(classes=('background', 'nucleus'), palette=[[0, 0, 0], [255, 0, 255]])
+
+    @classmethod
+    def get_label_map(cls, new_classes=None):
+        """No remapping: the converters already write label ``k`` for ``metainfo['classes'][k]``
+        (their meta.json), so ``metainfo`` only names the classes (e.g. ``('background', 'cell')``
+        for ALL-IDB2 whole cells). mmseg's default would try to map the names onto
+        ``('background', 'nucleus')`` and refuse any other name."""
+        return None
 
     def __init__(self, img_suffix='.png', seg_map_suffix='.png', **kwargs):
         super().__init__(img_suffix=img_suffix, seg_map_suffix=seg_map_suffix, **kwargs)

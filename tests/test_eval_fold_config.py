@@ -138,5 +138,5 @@ def test_nucleus_metric_scores_an_empty_prediction_zero_precision(tmp_path):
     assert out['nucleus/mRecall'] == pytest.approx(2 / 3) and out['nucleus/mDice'] == pytest.approx(2 / 3)
     assert out['nucleus/Precision'] == 1.0 and out['nucleus/Recall'] == pytest.approx(0.5)  # pooled tp2 fn2
     rows = (tmp_path / 'per_image.csv').read_text().splitlines()
-    assert rows[2] == 'missed.png,0,0,2,4,0.000000,0.000000,0.666667,0.000000,0.000000'
-    assert rows[3] == 'none.png,0,0,0,6,1.000000,1.000000,1.000000,1.000000,1.000000'
+    assert rows[2] == 'missed.png,0,0,2,4,0.000000,0.000000,0.666667,0.000000,0.000000,1.000000'  # Spec: tn4 fp0
+    assert rows[3] == 'none.png,0,0,0,6,1.000000,1.000000,1.000000,1.000000,1.000000,1.000000'

@@ -34,7 +34,7 @@ def test_pooled_versus_per_image_mean_differ():
 
 def test_empty_agreement_scores_one_and_shape_mismatch_raises():
     s = scores(confusion_counts(np.zeros((3, 3)), np.zeros((3, 3))))
-    assert s == {'Dice': 1.0, 'IoU': 1.0, 'Accuracy': 1.0, 'Precision': 1.0, 'Recall': 1.0}
+    assert s == {'Dice': 1.0, 'IoU': 1.0, 'Accuracy': 1.0, 'Precision': 1.0, 'Recall': 1.0, 'Specificity': 1.0}
     # every pixel ignored: nothing positive on either side, so still "both empty"
     assert scores(confusion_counts(np.zeros(4), np.full(4, 255)))['Accuracy'] == 1.0
     with pytest.raises(ValueError, match='shape'):
@@ -49,12 +49,12 @@ def test_zero_over_zero_with_one_side_nonempty_scores_zero():
     c = confusion_counts(np.zeros((3, 3)), gt)
     assert c == ConfusionCounts(tp=0, fp=0, fn=4, tn=5)
     assert scores(c) == {'Dice': 0.0, 'IoU': 0.0, 'Accuracy': pytest.approx(5 / 9), 'Precision': 0.0,
-                         'Recall': 0.0}
+                         'Recall': 0.0, 'Specificity': 1.0}  # tn5 fp0
     # Nucleus predicted (2 px) on an image without one: Recall = 0/0 must be 0.
     c = confusion_counts(np.array([[1, 1, 0], [0, 0, 0], [0, 0, 0]]), np.zeros((3, 3)))
     assert c == ConfusionCounts(tp=0, fp=2, fn=0, tn=7)
     assert scores(c) == {'Dice': 0.0, 'IoU': 0.0, 'Accuracy': pytest.approx(7 / 9), 'Precision': 0.0,
-                         'Recall': 0.0}
+                         'Recall': 0.0, 'Specificity': pytest.approx(7 / 9)}  # tn7 fp2
 
 
 def test_empty_prediction_lowers_the_per_image_mean():

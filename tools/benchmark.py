@@ -4,16 +4,36 @@ ratios to a baseline measured in the same run.
     python tools/benchmark.py [--size 512] [--batch 2] [--iters 60] [--threads 2] [--device cpu|cuda] \
         [--out docs/benchmarks.md]
     python tools/benchmark.py --task det [--batch 1] [--iters 60] [--device cpu|cuda] [--out FILE]
+    python tools/benchmark.py --task cad [--size 256] [--batch 2] [--threads 1] [--out FILE]
     python tools/benchmark.py --size 64 --models MSFF-SegNeXt --repeat-check    # is the ratio reproducible?
 
 ``--task seg`` (default): the segmentation models, ratios to SegNeXt-T, FLOPs = multiply-
 accumulates counted by ``mmengine.analysis`` (the paper's "Mult-Adds", spec 000 Table 1).
+Inference is ``encode_decode`` (logits at the input size). The training loss follows the
+model's output: cross-entropy on C >= 2 logit channels, BCE-with-logits on one channel (the
+sigmoid models, e.g. ALL-FABNET in mmseg's binary mode).
 ``--task det``: the instance-segmentation models through mmdet at their configs' input sizes
 (YOLACT 550x550, Mask R-CNN 512x512), ratios to YOLACT-R50 and to Mask R-CNN; inference is the
 whole ``predict`` (post-processing and mask pasting included); GMACs are those of the
 image-level network (backbone, neck, dense heads and protonet; the RoI heads of the two-stage
 models, whose cost depends on the number of proposals, are not counted), from
 ``torch.utils.flop_counter``.
+``--task cad``: the explainable-CAD pipeline of spec 002, ratios to the MONAI U-Net: the
+handcrafted nucleus mask (Algorithm 1, ``hemaseg.handcrafted``: no parameters, no training step,
+its OpenCV/SciPy operations are not counted as GMACs), the U-Net's ``predict`` (mask at the
+input size), the ensemble (``EnsembleNucleusSegmentor.predict`` itself: U-Net ``predict``,
+handcrafted mask, AND + area opening per image; inference only; its parameters and GMACs are its
+U-Net's) and the ResNet-50 Medium-Mish classifier (at 224x224 whatever ``--size``, as spec 002
+§4.3 feeds it; ``tensor`` mode, cross-entropy for training). A model without a training step or
+without counted GMACs shows ``-`` in those columns, with a note under the table.
+
+Inputs. The segmentation and CAD models see the same synthetic smear images (a pale background,
+one cell with a purple nucleus, noise; :func:`synthetic_smear`) as uint8 RGB, normalised with
+the mean / std of each model's own data preprocessor (MONAI U-Net: [0, 1]; the others:
+ImageNet statistics), so every model, and the handcrafted algorithm, gets what it would get
+from a real image. ``--size`` must be a multiple of each model's ``size_divisor`` (the padding
+its data preprocessor applies; MONAI U-Net 8, ALL-FABNET and SegNeXt 32): the tool stops naming
+the model otherwise.
 
 Timing. Every compared model is built in this one process and the iterations are *interleaved*:
 round r calls model A once, then model B once, ... (round-robin), first ``--warmup`` untimed
@@ -59,6 +79,9 @@ MODELS = {
     'U-Net': 'configs/unet/unet_wbc-256x256.py',
     'R2U-Net': 'configs/r2unet/r2unet_wbc-256x256.py',
     'DeepLabV3': 'configs/deeplabv3/deeplabv3_r50_wbc-256x256.py',
+    'MONAI U-Net': 'configs/explainable_cad/unet-monai_ufl_wbc-jtsc-256x256.py',
+    'ALL-FABNET': 'configs/all_fabnet/all-fabnet_densenet169_all-idb2-wholecell-256x256.py',
+    'ALL-FABNET w/o FAB': 'configs/all_fabnet/all-fabnet-no-fab_densenet169_all-idb2-wholecell-256x256.py',
 }
 BASELINE = 'SegNeXt-T'
 # name: (config, input size, baseline of its group)
@@ -68,6 +91,17 @@ DET_MODELS = {
     'Mask R-CNN': ('configs/r_mask_rcnn/mask-rcnn_r50_fpn_wbc-512.py', 512, 'Mask R-CNN'),
     'R-Mask R-CNN': ('configs/r_mask_rcnn/r-mask-rcnn_r50_bu-ca-sa-fpn_wbc-512.py', 512, 'Mask R-CNN'),
 }
+# The explainable-CAD pipeline of spec 002, name: (config, kind). The kind says how it runs:
+# 'handcrafted' (Algorithm 1 with the config's Table A1 parameters, no network), 'segmentor' (an
+# mmseg model: predict + training step), 'ensemble' (inference only) and 'classifier' (MMPretrain).
+CAD_MODELS = {
+    'Handcrafted': ('configs/explainable_cad/handcrafted_wbc-jtsc.py', 'handcrafted'),
+    'MONAI U-Net': ('configs/explainable_cad/unet-monai_ufl_wbc-jtsc-256x256.py', 'segmentor'),
+    'Ensemble': ('configs/explainable_cad/ensemble_unet-monai_wbc-jtsc.py', 'ensemble'),
+    'ResNet-50 Medium-Mish': ('configs/explainable_cad/resnet50_medium-mish_seg_b-all-aria.py', 'classifier'),
+}
+CAD_BASELINE = 'MONAI U-Net'
+CLASSIFIER_SIZE = 224  # spec 002 §4.3: the classifier's input, whatever the segmentation size
 # Defaults of the timing (see the module docstring), chosen from repeated measurements of SegNeXt-T vs
 # MSFF-SegNeXt at 64x64 with 1 thread (the shortest iterations, so the most scheduler noise) on the
 # 2-core development CPU while other jobs kept its load at 2-5. With 60 inference / 40 training rounds
@@ -156,15 +190,23 @@ PHASES = (('infer', True), ('train', False))
 def analyse(raw: dict, baseline_of: Dict[str, str]) -> dict:
     """``raw``: ``{'infer': {name: [seconds per timed round]}, 'train': {...}}`` (rounds aligned across
     models). Returns, per phase and model: ``time`` (summary of its times), ``ratio`` (ratio of
-    medians to its baseline, inference as img/s ratio) and ``paired`` (summary of the per-round ratios)."""
+    medians to its baseline, inference as img/s ratio) and ``paired`` (summary of the per-round ratios).
+
+    A phase lists only the models that have it (no ``train`` entry for a model without a training
+    step); a model whose baseline lacks the phase gets ``ratio`` and ``paired`` None."""
     out = {}
     for phase, throughput in PHASES:
-        times = raw[phase]
+        times = raw.get(phase, {})
         summaries = {name: summarize(v) for name, v in times.items()}
-        rom = ratios_of_medians(summaries, baseline_of)
-        out[phase] = {name: dict(time=summaries[name], ratio=1 / rom[name] if throughput else rom[name],
-                                 paired=summarize(paired_ratios(times, name, baseline_of[name], throughput)))
-                      for name in times}
+        compared = [name for name in times if baseline_of[name] in times]  # baselines included (their own)
+        rom = ratios_of_medians({name: summaries[name] for name in compared}, baseline_of)
+        out[phase] = {}
+        for name in times:
+            ratio = paired = None
+            if name in compared:
+                ratio = 1 / rom[name] if throughput else rom[name]
+                paired = summarize(paired_ratios(times, name, baseline_of[name], throughput))
+            out[phase][name] = dict(time=summaries[name], ratio=ratio, paired=paired)
     return out
 
 
@@ -180,8 +222,8 @@ def repeat_check(analyses: Sequence[dict], baseline_of: Dict[str, str]) -> List[
     rows = []
     for phase, _ in PHASES:
         for name in first[phase]:
-            if baseline_of[name] == name:
-                continue
+            if baseline_of[name] == name or first[phase][name]['ratio'] is None:
+                continue  # the baseline itself, or a model whose baseline lacks this phase
             a, b = first[phase][name], second[phase][name]
             rows.append(dict(model=name, baseline=baseline_of[name], phase=phase,
                              ratio=(a['ratio'], b['ratio']), paired=(a['paired']['median'], b['paired']['median']),
@@ -211,23 +253,49 @@ def format_repeat_check(rows: List[dict], tolerance: float = REPEAT_TOLERANCE) -
     return '\n'.join(lines)
 
 
+NOT_APPLICABLE = '-'
+
+
+def _number(value, fmt: str, scale: float = 1.0) -> str:
+    """``value / scale`` formatted, or ``-`` when the model has no such quantity (None)."""
+    return NOT_APPLICABLE if value is None else format(value / scale, fmt)
+
+
+def _ratio(value, base) -> str:
+    """``value / base`` to 2 decimals, or ``-`` when either is missing or the baseline is 0."""
+    return NOT_APPLICABLE if value is None or not base else f'{value / base:.2f}'
+
+
+def _median_iqr(summary, fmt: str) -> str:
+    return NOT_APPLICABLE if summary is None else f"{summary['median']:{fmt}} ({summary['iqr']:{fmt}})"
+
+
 def format_table(static: Dict[str, dict], analysis: dict, baseline_of: Dict[str, str], batch: int) -> str:
-    """The markdown table: static metrics, timing medians (IQR) and ratios to the baselines."""
+    """The markdown table: static metrics, timing medians (IQR) and ratios to the baselines.
+
+    A quantity a model does not have (``static[name]['flops']`` None: GMACs not counted; no
+    ``analysis['train'][name]``: no training step) and every ratio involving it show ``-``."""
     rows = ['| model | params (M) | x | GMACs | x | infer img/s | x | x paired (IQR) | infer s/iter: median (IQR) | '
             'train step (s): median (IQR) | x | x paired (IQR) | peak mem (MB) | x |',
             '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|']
     for name, r in static.items():
         base = static[baseline_of[name]]
-        inf, tr = analysis['infer'][name], analysis['train'][name]
-        rows.append(f"| {name} | {r['params'] / 1e6:.3f} | {r['params'] / base['params']:.2f} | "
-                    f"{r['flops'] / 1e9:.2f} | {r['flops'] / base['flops']:.2f} | "
-                    f"{batch / inf['time']['median']:.2f} | {inf['ratio']:.2f} | "
-                    f"{inf['paired']['median']:.2f} ({inf['paired']['iqr']:.2f}) | "
-                    f"{inf['time']['median']:.4f} ({inf['time']['iqr']:.4f}) | "
-                    f"{tr['time']['median']:.3f} ({tr['time']['iqr']:.3f}) | {tr['ratio']:.2f} | "
-                    f"{tr['paired']['median']:.2f} ({tr['paired']['iqr']:.2f}) | "
-                    f"{r['peak_mb']:.0f} | {r['peak_mb'] / base['peak_mb']:.2f} |")
+        inf, tr = analysis['infer'][name], analysis.get('train', {}).get(name)
+        tr_ratio = None if tr is None else tr['ratio']
+        rows.append(f"| {name} | {r['params'] / 1e6:.3f} | {_ratio(r['params'], base['params'])} | "
+                    f"{_number(r.get('flops'), '.2f', 1e9)} | {_ratio(r.get('flops'), base.get('flops'))} | "
+                    f"{batch / inf['time']['median']:.2f} | {_number(inf['ratio'], '.2f')} | "
+                    f"{_median_iqr(inf['paired'], '.2f')} | {_median_iqr(inf['time'], '.4f')} | "
+                    f"{_median_iqr(None if tr is None else tr['time'], '.3f')} | {_number(tr_ratio, '.2f')} | "
+                    f"{_median_iqr(None if tr is None else tr['paired'], '.2f')} | "
+                    f"{r['peak_mb']:.0f} | {_ratio(r['peak_mb'], base['peak_mb'])} |")
     return '\n'.join(rows)
+
+
+def format_notes(static: Dict[str, dict]) -> str:
+    """One line per model that carries a ``note`` (what its row measures, why a cell is ``-``); '' if none."""
+    notes = [f'* {name}: {r["note"]}' for name, r in static.items() if r.get('note')]
+    return '\n'.join(['Notes (- = the model has no such quantity):', *notes]) if notes else ''
 
 
 # ----------------------------------------------------------------------------------------------
@@ -236,28 +304,125 @@ def format_table(static: Dict[str, dict], analysis: dict, baseline_of: Dict[str,
 class Bench:
     """One model ready to time: ``infer()`` (call in eval mode under ``no_grad``) and ``step()``
     (train mode: forward, loss, backward, optimizer step). ``reset()`` restores the weights the
-    model was built with and makes a fresh optimizer."""
+    model was built with and makes a fresh optimizer.
 
-    def __init__(self, model, infer: Callable, loss: Callable, make_optimizer: Callable):
+    ``model`` None: nothing learnable (the handcrafted algorithm). ``loss`` None: no training step
+    (inference-only models); then ``step`` is None and the training columns of the table show
+    ``-``. ``note`` is printed under the table (what the row measures, why a cell is ``-``).
+    """
+
+    def __init__(self, model, infer: Callable, loss: Callable | None = None,
+                 make_optimizer: Callable | None = None, note: str = ''):
+        if loss is not None and (model is None or make_optimizer is None):
+            raise ValueError('a Bench with a training loss needs the model and make_optimizer')
         self.model = model
         self.infer = infer
+        self.note = note
         self._loss = loss
         self._make_optimizer = make_optimizer
-        self._initial = copy.deepcopy(model.state_dict())
-        self.optimizer = make_optimizer(model.parameters())
+        self._initial = copy.deepcopy(model.state_dict()) if model is not None else None
+        self.optimizer = make_optimizer(model.parameters()) if loss is not None else None
+        self.step: Callable[[], None] | None = self._step if loss is not None else None
+
+    @property
+    def num_params(self) -> int:
+        return 0 if self.model is None else sum(p.numel() for p in self.model.parameters())
+
+    def set_training(self, training: bool) -> None:
+        if self.model is not None:
+            self.model.train(training)
 
     def reset(self) -> None:
-        self.model.load_state_dict(self._initial)
-        self.optimizer = self._make_optimizer(self.model.parameters())
+        if self.model is not None:
+            self.model.load_state_dict(self._initial)
+        if self.step is not None:
+            self.optimizer = self._make_optimizer(self.model.parameters())
 
-    def step(self) -> None:
+    def _step(self) -> None:
         self.optimizer.zero_grad(set_to_none=True)
         self._loss().backward()
         self.optimizer.step()
 
 
-def build_seg(name: str, size: int, batch: int, device: str) -> Tuple[Bench, Callable[[], float]]:
-    """A segmentation model (``encode_decode`` on random input) and a function counting its MACs."""
+def synthetic_smear(batch: int, size: int, seed: int = 0):
+    """``(batch, size, size, 3)`` uint8 RGB stand-ins for stained blood-smear crops: a pale background,
+    one pink cell with a darker purple nucleus (ellipses at slightly random centres) and Gaussian
+    noise, so the handcrafted algorithm does its usual work (Otsu finds the nucleus, area opening
+    removes noise blobs) and the networks see image-like statistics."""
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:size, :size] / size
+    images = np.empty((batch, size, size, 3), np.uint8)
+    for i in range(batch):
+        cy, cx = 0.5 + rng.uniform(-0.08, 0.08, 2)
+        img = np.empty((size, size, 3), np.float64)
+        img[:] = (235, 215, 222)
+        img[((yy - cy) / 0.36) ** 2 + ((xx - cx) / 0.32) ** 2 <= 1] = (214, 160, 188)
+        img[((yy - cy) / 0.22) ** 2 + ((xx - cx) / 0.17) ** 2 <= 1] = (112, 52, 150)
+        images[i] = np.clip(np.rint(img + rng.normal(0, 8, img.shape)), 0, 255).astype(np.uint8)
+    return images
+
+
+def network_input(images, preprocessor, device: str):
+    """uint8 RGB ``(N, H, W, 3)`` -> float ``(N, 3, H, W)`` as the model's data preprocessor outputs it
+    after its BGR->RGB conversion: ``(x - mean) / std`` with its mean / std (RGB order), when it
+    normalises at all."""
+    import torch
+    x = torch.from_numpy(images).permute(0, 3, 1, 2).float().to(device)
+    if getattr(preprocessor, '_enable_normalize', False):
+        x = (x - preprocessor.mean.to(device)) / preprocessor.std.to(device)
+    return x.contiguous()
+
+
+def seg_loss(logits, target):
+    """The benchmark's training loss of a segmentation output, chosen by its channel count: one
+    channel = sigmoid logits (mmseg's binary mode, e.g. ALL-FABNET): BCE-with-logits against the
+    0/1 target; C >= 2 channels: cross-entropy. (Not each model's own ``loss_decode``: the table
+    compares the networks' cost, with one simple loss for all.)"""
+    import torch.nn.functional as F
+    if logits.shape[1] == 1:
+        return F.binary_cross_entropy_with_logits(logits[:, 0], target.to(logits.dtype))
+    return F.cross_entropy(logits, target)
+
+
+def model_macs(model, x) -> Callable[[], float]:
+    """A function counting the MACs of ``model(x[:1])`` (one image; for an mmseg segmentor or an
+    MMPretrain classifier that is its ``tensor`` mode: backbone + head) with ``mmengine.analysis``."""
+    def macs() -> float:
+        import torch
+        from mmengine.analysis import get_model_complexity_info
+        model.eval()
+        with torch.no_grad():
+            return get_model_complexity_info(model, inputs=(x[:1],), show_table=False, show_arch=False)['flops']
+    return macs
+
+
+def _adamw(params):
+    import torch
+    return torch.optim.AdamW(params, lr=1e-4)
+
+
+def seg_bench(model, x, target, infer: Callable | None = None, note: str = '') -> Bench:
+    """A segmentor's Bench: ``infer`` (default: ``encode_decode``, logits at the input size) and a
+    training step of ``encode_decode`` + :func:`seg_loss` + AdamW. ``model`` needs only
+    ``encode_decode(inputs, metas)`` (tests use a tiny fake one)."""
+    size = tuple(x.shape[2:])
+    metas = [dict(img_shape=size, ori_shape=size)] * x.shape[0]
+
+    def forward():
+        return model.encode_decode(x, metas)
+
+    return Bench(model, infer or forward, lambda: seg_loss(forward(), target), _adamw, note=note)
+
+
+def _check_size_divisor(name: str, config: str, model, size: int) -> None:
+    divisor = getattr(getattr(model, 'data_preprocessor', None), 'size_divisor', None)
+    if divisor and size % divisor:
+        raise ValueError(f'{name} ({config}): --size {size} is not a multiple of {divisor}, the size_divisor its '
+                         f'data preprocessor pads every input to; use e.g. --size {size // divisor * divisor or divisor}')
+
+
+def _build_mmseg(name: str, config: str, size: int, device: str, cfg=None):
     import torch
     from mmengine.config import Config
     from mmseg.registry import MODELS as REG
@@ -266,24 +431,70 @@ def build_seg(name: str, size: int, batch: int, device: str) -> Tuple[Bench, Cal
     import mmseg_plugins  # noqa: F401
     register_all_modules()
     torch.manual_seed(0)
-    model = REG.build(Config.fromfile(osp.join(REPO_ROOT, MODELS[name])).model).to(device)
-    x = torch.randn(batch, 3, size, size, device=device)
-    metas = [dict(img_shape=(size, size), ori_shape=(size, size))] * batch
+    cfg = cfg or Config.fromfile(osp.join(REPO_ROOT, config))
+    model = REG.build(cfg.model).to(device)
+    _check_size_divisor(name, config, model, size)
+    return model
+
+
+def build_seg(name: str, size: int, batch: int, device: str) -> Tuple[Bench, Callable[[], float]]:
+    """A segmentation model (``encode_decode`` on the synthetic images) and a function counting its MACs."""
+    import torch
+    model = _build_mmseg(name, MODELS[name], size, device)
+    x = network_input(synthetic_smear(batch, size), model.data_preprocessor, device)
     target = torch.randint(0, 2, (batch, size, size), device=device)
-    loss_fn = torch.nn.CrossEntropyLoss()
+    return seg_bench(model, x, target), model_macs(model, x)
 
-    def forward():
-        return model.encode_decode(x, metas)
 
-    def macs() -> float:
-        from mmengine.analysis import get_model_complexity_info
-        model.eval()
-        with torch.no_grad():  # one image; the segmentor's forward in 'tensor' mode = backbone + head
-            return get_model_complexity_info(model, inputs=(x[:1],), show_table=False, show_arch=False)['flops']
+def build_cad(name: str, size: int, batch: int, device: str) -> Tuple[Bench, Callable[[], float] | None]:
+    """A model of the explainable-CAD pipeline (:data:`CAD_MODELS`) and its MAC counter (None: not counted)."""
+    import torch
+    from mmengine.config import Config
+    config, kind = CAD_MODELS[name]
+    cfg = Config.fromfile(osp.join(REPO_ROOT, config))
+    if kind == 'handcrafted':
+        from hemaseg.handcrafted import HandcraftedParams, segment_nucleus_handcrafted
+        params = HandcraftedParams(**cfg.model.get('handcrafted', {}))  # Table A1, as the config sets it
+        images = synthetic_smear(batch, size)
+        return Bench(None, lambda: [segment_nucleus_handcrafted(img, params) for img in images],
+                     note='Algorithm 1 (hemaseg.handcrafted.segment_nucleus_handcrafted, Table A1 parameters of '
+                          f'{osp.basename(config)}) on each uint8 RGB image: no parameters, no training step; its '
+                          'OpenCV/SciPy operations are not counted as GMACs'), None
+    if kind in ('segmentor', 'ensemble'):
+        model = _build_mmseg(name, config, size, device, cfg)
+        x = network_input(synthetic_smear(batch, size), model.data_preprocessor, device)
+        if kind == 'ensemble':
+            bench = Bench(model, lambda: model.predict(x),
+                          note='EnsembleNucleusSegmentor.predict on the in-memory batch (per image: the U-Net\'s '
+                               'predict, the handcrafted mask of the de-normalised input, AND + area opening, '
+                               'Eq. 12): inference only, no training step; params and GMACs are its U-Net\'s '
+                               '(the handcrafted part is not counted)')
+        else:
+            target = torch.randint(0, 2, (batch, size, size), device=device)
+            bench = seg_bench(model, x, target, infer=lambda: model.predict(x),
+                              note='inference = predict (logits, argmax: the mask); training = encode_decode + '
+                                   'cross-entropy + AdamW')
+        return bench, model_macs(model, x)
+    if kind == 'classifier':
+        import torch.nn.functional as F
+        from mmengine.registry import DefaultScope
 
-    bench = Bench(model, forward, lambda: loss_fn(forward(), target),
-                  lambda params: torch.optim.AdamW(params, lr=1e-4))
-    return bench, macs
+        import mmpretrain_plugins  # noqa: F401  (ActivationResNet, Mish)
+        from mmpretrain.registry import MODELS as CLS
+        torch.manual_seed(0)
+        with DefaultScope.overwrite_default_scope('mmpretrain'):  # its sub-modules are built from this scope
+            model = CLS.build(cfg.model).to(device)
+        x = network_input(synthetic_smear(batch, CLASSIFIER_SIZE), model.data_preprocessor, device)
+        labels = torch.randint(0, model.head.num_classes, (batch,), device=device)
+
+        def forward():
+            return model(x, mode='tensor')
+
+        bench = Bench(model, forward, lambda: F.cross_entropy(forward(), labels), _adamw,
+                      note=f'classifier at {CLASSIFIER_SIZE}x{CLASSIFIER_SIZE} whatever --size (spec 002 §4.3); '
+                           'tensor mode (logits); training = cross-entropy + AdamW')
+        return bench, model_macs(model, x)
+    raise ValueError(f'CAD_MODELS[{name!r}]: unknown kind {kind!r}')
 
 
 def _det_batch(size: int, batch: int, device: str):

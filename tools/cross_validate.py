@@ -42,9 +42,10 @@ if TOOLS not in sys.path:  # imported as a module (tests), not run as a script
     sys.path.insert(0, TOOLS)
 from _common import FOLD_TEMPLATE, ann_file_slots, parse_cfg_options, resolve_fold  # noqa: E402  (repo on sys.path)
 # Last path component of the metric keys summarized over folds: NucleusMetric (mmseg)
-# and mmdet's CocoMetric ('coco/segm_mAP' ...).
-SEG_METRICS = ('mDice', 'mIoU', 'mAccuracy', 'mPrecision', 'mRecall', 'Dice', 'IoU', 'Accuracy', 'Precision',
-               'Recall')
+# and mmdet's CocoMetric ('coco/segm_mAP' ...). NucleusMetric's extra_predictions add
+# '<name>_mDice' ... (e.g. 'nucleus/handcrafted_mDice'), also summarized (see _reported).
+SEG_METRICS = ('mDice', 'mIoU', 'mAccuracy', 'mPrecision', 'mRecall', 'mSpecificity', 'Dice', 'IoU', 'Accuracy',
+               'Precision', 'Recall', 'Specificity')
 COCO_METRICS = tuple(f'{t}_{m}' for t in ('segm', 'bbox') for m in ('mAP', 'mAP_50', 'mAP_75'))
 REPORTED = SEG_METRICS + COCO_METRICS
 DEFAULT_FOLDS = list(range(5))  # the converters' default 5-fold rotation
@@ -184,10 +185,16 @@ def run_fold(config: str, fold: int, work_dir: str, cfg_options: list, segmentat
         return {k.split('/')[-1]: v for k, v in json.load(f).items()}
 
 
+def _reported(key: str) -> bool:
+    """Whether ``summarize`` keeps a metric key: a REPORTED name, or ``<prediction>_<SEG_METRICS name>``."""
+    last = key.split('/')[-1]
+    return last in REPORTED or ('_' in last and last.rsplit('_', 1)[1] in SEG_METRICS)
+
+
 def summarize(per_fold: dict) -> dict:
     """Mean and sample std (ddof=1) over folds of every reported, numeric metric all folds have."""
     first = next(iter(per_fold.values()))
-    names = [n for n in first if n.split('/')[-1] in REPORTED
+    names = [n for n in first if _reported(n)
              and all(isinstance(m.get(n), (int, float)) and not isinstance(m.get(n), bool) for m in per_fold.values())]
     out = {}
     for n in names:

@@ -80,7 +80,7 @@ if ! "$PY" -c 'import mmcv, mmcv.ops' 2>/dev/null; then
     took "mmcv"
 fi
 
-log "installing OpenMMLab packages (mmengine, mmseg, mmdet, mmpretrain) and test tools"
+log "installing OpenMMLab packages (mmengine, mmseg, mmdet, mmpretrain), MONAI, grad-cam and test tools"
 "${PIPC[@]}" -r requirements/openmmlab.txt -r requirements/tests.txt
 took "OpenMMLab packages"
 

@@ -2,12 +2,14 @@
 
     <out>/images/<stem>.png   RGB image (BGR order on disk, as cv2 writes it), uint8, 3 channels
     <out>/masks/<stem>.png    uint8 label map: 'nucleus' mode 0=background 1=nucleus;
+                              'wholecell' mode 0=background 1=cell (nucleus + cytoplasm);
                               '3class' mode 0=background 1=cytoplasm 2=nucleus
     <out>/splits/all.txt      every stem, sorted, one per line
     <out>/splits/fold{k}_{train,val,test}.txt   k = 0 … num_folds-1 (default 5; see hemaseg.data.splits)
     <out>/meta.json           dataset, classes, palette, num_images, folds (their number), source, converter,
                               options, repaired_pixels {stem: n}, groups {stem: id} (if used),
-                              strata {stem: id} (if used)
+                              strata {stem: id} (if used), and any converter-specific keys
+                              (``extra_meta`` of :meth:`DatasetWriter.finalize`)
 
 A converter creates a :class:`DatasetWriter`, calls :meth:`~DatasetWriter.add` per
 sample and :meth:`~DatasetWriter.finalize` at the end.
@@ -29,12 +31,13 @@ from .splits import INCOMPLETE, NUM_FOLDS, SPLIT_NAMES, Fold, check_num_folds, m
 CLASS_MODES: dict[str, tuple[tuple[str, ...], list[list[int]]]] = {
     'nucleus': (('background', 'nucleus'), [[0, 0, 0], [255, 0, 255]]),
     '3class': (('background', 'cytoplasm', 'nucleus'), [[0, 0, 0], [0, 255, 255], [255, 0, 255]]),
+    'wholecell': (('background', 'cell'), [[0, 0, 0], [255, 255, 0]]),
 }
 _STEM_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._-]*$')
 
 
 def class_mode(mode: str) -> tuple[tuple[str, ...], list[list[int]]]:
-    """``(classes, palette)`` for ``'nucleus'`` (binary) or ``'3class'``."""
+    """``(classes, palette)`` for ``'nucleus'`` or ``'wholecell'`` (binary) or ``'3class'``."""
     if mode not in CLASS_MODES:
         raise DatasetError(f'unknown classes mode {mode!r}; choose one of {sorted(CLASS_MODES)}')
     return CLASS_MODES[mode]
@@ -122,8 +125,11 @@ class DatasetWriter:
         if stratum is not None:
             self.strata[stem] = str(stratum)
 
-    def finalize(self) -> list[Fold]:
-        """Make and write the folds and meta.json; return the folds."""
+    def finalize(self, extra_meta: dict | None = None) -> list[Fold]:
+        """Make and write the folds and meta.json; return the folds.
+
+        ``extra_meta``: converter-specific keys added to meta.json (they may not replace a standard key).
+        """
         for name, mapping in (('group', self.groups), ('stratum', self.strata)):
             if mapping and len(mapping) != len(self.stems):
                 raise ValueError(f'every sample or none must have a {name}')
@@ -145,6 +151,9 @@ class DatasetWriter:
             meta['groups'] = dict(sorted(self.groups.items()))
         if self.strata:
             meta['strata'] = dict(sorted(self.strata.items()))
+        if clash := sorted(set(extra_meta or {}) & set(meta)):
+            raise ValueError(f'extra_meta may not replace the standard meta.json keys {clash}')
+        meta.update(extra_meta or {})
         with open(self.out / 'meta.json', 'w', encoding='utf-8', newline='\n') as f:
             json.dump(meta, f, indent=2)
             f.write('\n')

@@ -131,7 +131,17 @@ def make_folds(stems: Sequence[str], seed: int = 0, groups: Mapping[str, Hashabl
     with ``num_folds == num_chunks`` every stem is tested exactly once.
     """
     check_num_folds(num_folds, num_chunks)
-    chunks = make_chunks(stems, num_chunks, seed, groups, strata)
+    return folds_from_chunks(make_chunks(stems, num_chunks, seed, groups, strata), num_folds)
+
+
+def folds_from_chunks(chunks: Sequence[Sequence[str]], num_folds: int) -> list[Fold]:
+    """The rotation over given chunks (e.g. a dataset's official folds): fold k tests chunk k,
+    validates on chunk (k + 1) % len(chunks) and trains on the rest, k = 0 … num_folds-1."""
+    num_chunks = len(chunks)
+    check_num_folds(num_folds, num_chunks)
+    if empty := [c for c, chunk in enumerate(chunks) if not chunk]:
+        raise DatasetError(f'chunk(s) {empty} are empty; every chunk must hold at least one item')
+    chunks = [sorted(c) for c in chunks]
     folds = []
     for k in range(num_folds):
         v = (k + 1) % num_chunks

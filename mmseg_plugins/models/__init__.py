@@ -1,5 +1,9 @@
+from .fabnet import DenseNetSkipEncoder, FABNetHead
+from .monai_unet import MonaiUNet, PassThroughHead
 from .msff_head import MSFFHead
+from .nucleus_ensemble import EnsembleNucleusSegmentor, HandcraftedNucleusSegmentor
 from .r2unet import R2UNet
 from .segmentors import EdgeGuidedEncoderDecoder
 
-__all__ = ['EdgeGuidedEncoderDecoder', 'MSFFHead', 'R2UNet']
+__all__ = ['DenseNetSkipEncoder', 'EdgeGuidedEncoderDecoder', 'FABNetHead', 'EnsembleNucleusSegmentor', 'HandcraftedNucleusSegmentor',
+           'MonaiUNet', 'MSFFHead', 'PassThroughHead', 'R2UNet']

@@ -30,9 +30,11 @@ def test_default_out_is_relative_to_cwd(tmp_path, monkeypatch):
     assert (tmp_path / 'data/synthetic_nucleus/splits/fold4_test.txt').is_file()  # default: 5 folds
 
 
-@pytest.mark.parametrize('name', ['make_synthetic', 'wbc_zheng2018', 'sn_am', 'coco_instances'])
+@pytest.mark.parametrize('name', ['make_synthetic', 'wbc_zheng2018', 'sn_am', 'coco_instances', 'all_idb1',
+                                  'c_nmc_2019', 'all_idb2', 'class_folders'])
 def test_every_converter_cli_has_a_folds_option(name):
-    args = {'make_synthetic': [], 'wbc_zheng2018': ['src'], 'sn_am': ['imgs'], 'coco_instances': ['wbc', 'src']}[name]
+    args = {'make_synthetic': [], 'wbc_zheng2018': ['src'], 'sn_am': ['imgs'], 'coco_instances': ['wbc', 'src'],
+            'all_idb1': ['src'], 'c_nmc_2019': ['src'], 'all_idb2': ['src'], 'class_folders': ['src', '--out', 'o']}[name]
     parse = _cli(name).parse_args
     assert parse(args).folds == 5
     assert parse([*args, '--folds', '3']).folds == 3

@@ -5,8 +5,8 @@ Models: YOLACT-CIS (Ghost-ResNet-50 -> DFFN + DDAM; ``mmdet_plugins.GhostResNet`
 ``det2_plugins.backbone.build_ghost_resnet_dffn_backbone``), R-Mask R-CNN (ResNet-50 -> B-U-CA-SA
 FPN; mmdet's ``ResNet`` + ``mmdet_plugins.BUCASAFPN`` vs Detectron2's ResNet +
 ``build_resnet_bucasa_fpn_backbone``) and the two baselines (Mask R-CNN: mmdet ResNet + FPN vs
-Detectron2 ResNet + FPN; YOLACT-R50: mmdet ResNet + FPN vs hemaseg's plain ResNet + DFFN without
-bottom-up path and DDAM).
+Detectron2 ResNet + FPN; YOLACT-R50: mmdet ResNet + ``DFFN`` without bottom-up path and DDAM, i.e.
+YOLACT's FPN, vs hemaseg's plain ResNet + the same neck).
 
 Each pair is built from the repository's configs; the mmdet weights (BatchNorm statistics made
 non-trivial) are copied into the Detectron2 model through a state-dict key mapping, built from
@@ -51,14 +51,6 @@ PAIRS = {
     'yolact-r50': ('configs/yolact_cis/yolact_r50_fpn_wbc-550x550.py',
                    'configs/detectron2/yolact_r50_fpn_wbc-550.yaml',
                    ['res3', 'res4', 'res5'], ['p3', 'p4', 'p5', 'p6', 'p7', 'proto']),
-}
-# Pairs whose backbones agree but whose necks are known to compute different functions (checked: the
-# test xfails at the neck comparison only, and fails once they agree so that this entry is removed).
-KNOWN_NECK_DIFFERENCES = {
-    'yolact-r50': 'the baselines differ: mmdet\'s YOLACT-R50 config uses mmdet\'s FPN (no activation after the '
-                  '3x3 output convs, P6 from the raw P5), the Detectron2 one hemaseg\'s DFFN without bottom-up path, '
-                  'which applies ReLU after the 3x3 output convs of P3..P5 (as the original YOLACT FPN) and builds P6 '
-                  'from the ReLU\'d P5',
 }
 
 
@@ -123,12 +115,6 @@ MMDET_TO_D2_FPN = [
     (r'^lateral_convs\.(\d)\.conv\.(\w+)$', lambda m: f'fpn_lateral{_stage(m, 2)}.{m[2]}'),
     (r'^fpn_convs\.(\d)\.conv\.(\w+)$', lambda m: f'fpn_output{_stage(m, 2)}.{m[2]}'),
 ]
-# mmdet FPN with 2 extra convs on 3 inputs -> hemaseg DualStreamFeatureFusion
-MMDET_TO_HEMASEG_FPN = [
-    (r'^lateral_convs\.(\d)\.conv\.(\w+)$', r'lateral_convs.\1.0.\2'),
-    (r'^fpn_convs\.([0-2])\.conv\.(\w+)$', r'fpn_convs.\1.0.\2'),
-    (r'^fpn_convs\.([3-4])\.conv\.(\w+)$', lambda m: f'extra_convs.{_stage(m, -3)}.0.{m[2]}'),
-]
 
 
 def det2_key(name, mm_key):
@@ -140,10 +126,8 @@ def det2_key(name, mm_key):
         if name == 'yolact-r50':
             return f'bottom_up.body.{rename(rest, MMDET_TO_HEMASEG_RESNET)}'
         return f'bottom_up.{rename(rest, MMDET_TO_D2_RESNET)}'
-    if name in ('yolact-cis', 'r-mask-rcnn'):  # both are the same hemaseg neck
+    if name in ('yolact-cis', 'r-mask-rcnn', 'yolact-r50'):  # both are the same hemaseg neck
         return f'neck.{rest}'
-    if name == 'yolact-r50':
-        return f'neck.{rename(rest, MMDET_TO_HEMASEG_FPN)}'
     return rename(rest, MMDET_TO_D2_FPN)
 
 
@@ -228,7 +212,4 @@ def test_mmdet_and_detectron2_backbones_agree(name):
         assert got[level].shape[-1] == -(-SIZE // shapes[level].stride)  # the stride Detectron2 declares
     differ = {level: f'{(got[level] - mm_map).abs().max():.3g}' for level, mm_map in expected.items()
               if not close(got[level], mm_map)}
-    if name in KNOWN_NECK_DIFFERENCES:
-        assert differ, f'{name}: the necks now agree; remove it from KNOWN_NECK_DIFFERENCES'
-        pytest.xfail(f'{KNOWN_NECK_DIFFERENCES[name]} (max |diff| per level {differ})')
     assert not differ, f'{name}: levels differ, max |diff| {differ}'

@@ -20,10 +20,15 @@ model = dict(
         # the usual choice is frozen_stages=1, norm_eval=True.
         frozen_stages=-1, norm_cfg=dict(type='BN', requires_grad=True), norm_eval=False,
         init_cfg=None),
-    # P3..P7: lateral 1x1 + bilinear top-down + 3x3 on C3..C5, P6/P7 by stride-2 convs on P5/P6.
+    # YOLACT's own FPN: P3..P7 from lateral 1x1 + bilinear top-down + 3x3 with ReLU on C3..C5,
+    # P6/P7 by stride-2 convs (+ReLU) on P5/P6. This is hemaseg's DFFN without its bottom-up path
+    # and without DDAM, so YOLACT-CIS differs from this baseline only in what spec 001 changes
+    # (Ghost backbone, bottom-up path, DDAM) and the Detectron2 baseline is the same network
+    # (tests/det2/test_parity.py). mmdet's stock YOLACT uses its FPN instead (no ReLU after the
+    # 3x3 output convs, extra convs on the raw P5): same parameter count, different features.
     neck=dict(
-        type='FPN', in_channels=[512, 1024, 2048], out_channels=256, num_outs=5,
-        add_extra_convs='on_output', upsample_cfg=dict(mode='bilinear')),
+        type='DFFN', in_channels=[512, 1024, 2048], out_channels=256, num_outs=5,
+        bottom_up=False, attention=False, upsample_mode='bilinear'),
     bbox_head=dict(
         type='YOLACTHead', num_classes=num_classes, in_channels=256, feat_channels=256,
         num_head_convs=1, num_protos=32, use_ohem=True,

@@ -1,0 +1,266 @@
+"""Shared glue of the classifier explanation tools (``explain.py``, ``cam_energy.py``,
+``cluster_analysis.py``; spec 002 §2.5-2.6): an MMPretrain classifier from CONFIG + CHECKPOINT,
+its test pipeline, a split of its dataset, its class names, the network input turned back into
+a picture, and nucleus masks taken through the same geometry as the images.
+
+Images are preprocessed exactly as in testing: the config's test pipeline
+(``test_dataloader.dataset.pipeline``), then the model's data preprocessor (normalisation,
+BGR -> RGB). Non-test splits get the test pipeline too, so nothing random is applied.
+"""
+import argparse
+import copy
+import os.path as osp
+
+from _common import REPO_ROOT, load_config  # noqa: F401  (repo root on sys.path)
+
+# Test-pipeline steps that only change pixel values, never where a pixel is: skipped for masks.
+VALUE_ONLY_TRANSFORMS = {
+    'ColorJitter', 'Lighting', 'Normalize', 'RandomGrayscale', 'GaussianBlur', 'Brightness', 'Contrast',
+    'ColorTransform', 'Equalize', 'AutoContrast', 'Posterize', 'Solarize', 'SolarizeAdd', 'Sharpness', 'Invert',
+    'MaskOutsideNucleus',  # mmpretrain_plugins: zeroes the pixels outside the nucleus ("Segmented" input)
+}
+SPLITS = ('test', 'val', 'train')
+
+
+def add_model_args(parser) -> None:
+    from mmengine.config import DictAction
+    parser.add_argument('config')
+    parser.add_argument('checkpoint')
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config keys, e.g. test_dataloader.dataset.data_root=DIR')
+
+
+def load_cls_config(args):
+    """The config with ``--cfg-options`` and ``{fold}`` templates applied (``tools/_common.py``)."""
+    if not osp.isfile(args.checkpoint):
+        raise SystemExit(f'error: {args.checkpoint} does not exist')
+    ns = argparse.Namespace(config=args.config, cfg_options=args.cfg_options, launcher='none', local_rank=0,
+                            work_dir=None)
+    return load_config(ns)
+
+
+def test_pipeline_cfg(cfg) -> list:
+    """The pipeline testing runs: ``test_dataloader.dataset.pipeline`` (a "Segmented" config sets it
+    there while the top-level ``test_pipeline`` may be another one), else ``test_pipeline``."""
+    pipeline = cfg.test_dataloader.dataset.get('pipeline') or cfg.get('test_pipeline')
+    if not pipeline:
+        raise SystemExit('error: the config has no test pipeline (test_pipeline or test_dataloader.dataset.pipeline)')
+    return [dict(copy.deepcopy(t)) for t in pipeline]
+
+
+class Classifier:
+    """An MMPretrain classifier ready for CAMs: ``preprocess`` (file -> network input),
+    ``logits_model`` (``forward(x)`` -> N x K logits), ``class_names`` and ``display_rgb``."""
+
+    def __init__(self, cfg, checkpoint: str, device: str = 'cpu'):
+        import torch
+        from mmengine.dataset import Compose
+        from mmengine.registry import init_default_scope
+        from mmengine.runner import load_checkpoint
+
+        import mmengine_plugins  # noqa: F401  (torch.load allow-list for MMEngine checkpoints)
+        from hemaseg.cam import LogitsModel
+        init_default_scope('mmpretrain')
+        from mmpretrain.apis import init_model
+        from mmpretrain.registry import TRANSFORMS
+
+        self.cfg = cfg
+        self.device = torch.device(device)
+        self.model = init_model(cfg, None, device='cpu')
+        try:  # strict: a checkpoint of another architecture must fail, not leave random weights
+            ckpt = load_checkpoint(self.model, checkpoint, map_location='cpu', strict=True, logger='silent')
+        except (RuntimeError, KeyError, OSError) as e:
+            raise SystemExit(f'error: cannot load {checkpoint} into the model of {cfg.filename}: {e}') from None
+        self.model.to(self.device).eval()
+        self.pipeline_cfg = test_pipeline_cfg(cfg)
+        self.pipeline = Compose([TRANSFORMS.build(t) for t in self.pipeline_cfg])
+        self.class_names = self._class_names(ckpt)
+        self.logits_model = LogitsModel(self.model, mode='tensor').eval()
+
+    def _class_names(self, ckpt) -> list:
+        """From the checkpoint's ``meta.dataset_meta`` (what the model was trained with), else the
+        config's test dataset ``metainfo.classes`` / ``classes``; None if neither has them."""
+        meta = (ckpt.get('meta') or {}).get('dataset_meta') or {} if isinstance(ckpt, dict) else {}
+        ds = self.cfg.test_dataloader.dataset
+        classes = meta.get('classes') or (ds.get('metainfo') or {}).get('classes') or ds.get('classes')
+        return list(classes) if classes and not isinstance(classes, str) else None
+
+    def use_dataset_classes(self, dataset) -> None:
+        """Fall back on ``dataset.metainfo['classes']`` (e.g. read from ``meta.json``) when neither
+        the checkpoint nor the config names the classes."""
+        classes = (getattr(dataset, 'metainfo', None) or {}).get('classes')
+        if self.class_names is None and classes:
+            self.class_names = list(classes)
+
+    def names_for(self, num_classes: int) -> list:
+        names = self.class_names or [f'class {i}' for i in range(num_classes)]
+        if len(names) != num_classes:
+            raise SystemExit(f'error: the model outputs {num_classes} scores but the config/checkpoint name '
+                             f'{len(names)} classes: {names}')
+        return names
+
+    def batch_inputs(self, items: list):
+        """Network input (N x C x H x W, normalised, on the device) of pipeline outputs ``items``."""
+        from mmengine.dataset import pseudo_collate
+        return self.model.data_preprocessor(pseudo_collate(items), False)['inputs'].to(self.device)
+
+    def preprocess(self, path: str):
+        """``(1 x C x H x W network input, pipeline output)`` of an image file; OSError/ValueError
+        if it cannot be read."""
+        try:
+            data = self.pipeline(dict(img_path=path))
+        except Exception as e:  # mmcv raises assorted errors on unreadable files
+            raise ValueError(f'cannot read or preprocess {path}: {type(e).__name__}: {e}') from None
+        if data is None:
+            raise ValueError(f'the test pipeline dropped {path}')
+        return self.batch_inputs([data]), data
+
+    def display_rgb(self, inputs):
+        """The first network input of ``inputs`` as the model saw it, un-normalised: H x W x 3 RGB uint8."""
+        import numpy as np
+        dp = self.model.data_preprocessor
+        x = inputs[0].detach().float().cpu()
+        if getattr(dp, '_enable_normalize', False):
+            x = x * dp.std.cpu() + dp.mean.cpu()
+        if x.shape[0] == 3 and not getattr(dp, 'to_rgb', False):
+            x = x[[2, 1, 0]]  # the loader gives BGR; the model saw BGR
+        return np.clip(x.permute(1, 2, 0).numpy().round(), 0, 255).astype(np.uint8)
+
+
+def target_layer(clf: Classifier, name, example):
+    """``(dotted name, module)`` of the CAM layer: ``name`` or the default (``hemaseg.cam``);
+    SystemExit with the candidates if ``name`` is wrong."""
+    from hemaseg.cam import default_target_layer, resolve_target_layer
+    try:
+        if not name:
+            name = default_target_layer(clf.model, example, forward=clf.logits_model)
+        return resolve_target_layer(clf.model, name, example, forward=clf.logits_model)
+    except ValueError as e:
+        raise SystemExit(f'error: {e}') from None
+
+
+def parse_target_class(value: str, choices=('predicted', )):
+    """``--target-class``: one of ``choices`` or a class index."""
+    if value in choices:
+        return value
+    try:
+        index = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'expected {" / ".join(choices)} or a class index, got {value!r}') from None
+    if index < 0:
+        raise argparse.ArgumentTypeError(f'class index must be >= 0, got {index}')
+    return index
+
+
+def explain_input(clf: Classifier, layer, x, methods, target_class, true_label=None) -> dict:
+    """Logits, softmax probabilities, prediction and the CAMs of ``methods`` for the target class
+    (``'predicted'``, ``'true'`` (needs ``true_label``) or an index) of one network input ``x``."""
+    import torch
+
+    from hemaseg.cam import compute_cams
+    with torch.no_grad():
+        logits = clf.logits_model(x)[0].float().cpu()
+    probs = torch.softmax(logits, dim=0).numpy()
+    pred = int(probs.argmax())
+    if target_class == 'predicted':
+        target = pred
+    elif target_class == 'true':
+        target = int(true_label)
+    else:
+        target = int(target_class)
+        if target >= len(probs):
+            raise SystemExit(f'error: --target-class {target} but the model has {len(probs)} classes')
+    cams = compute_cams(clf.logits_model, layer, x, methods, target)
+    return {'logits': logits.numpy(), 'probs': probs, 'pred': pred, 'target': target, 'cams': cams}
+
+
+def _set_pipeline(ds_cfg, pipeline) -> None:
+    """Give a dataset config (and the datasets inside wrappers) the test pipeline."""
+    if 'pipeline' in ds_cfg or not ('dataset' in ds_cfg or 'datasets' in ds_cfg):
+        ds_cfg['pipeline'] = copy.deepcopy(pipeline)
+    if isinstance(ds_cfg.get('dataset'), dict):
+        _set_pipeline(ds_cfg['dataset'], pipeline)
+    for sub in ds_cfg.get('datasets') or []:
+        _set_pipeline(sub, pipeline)
+
+
+def build_split(cfg, split: str):
+    """``(dataset, dataset config)`` of ``{split}_dataloader`` with the test pipeline."""
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmpretrain')
+    from mmpretrain.registry import DATASETS
+
+    key = f'{split}_dataloader'
+    if split not in SPLITS or not cfg.get(key):
+        raise SystemExit(f'error: the config has no {key} (split must be one of {", ".join(SPLITS)})')
+    ds_cfg = copy.deepcopy(cfg[key].dataset)
+    _set_pipeline(ds_cfg, test_pipeline_cfg(cfg))
+    try:
+        dataset = DATASETS.build(ds_cfg)
+    except (OSError, ValueError, AssertionError) as e:
+        raise SystemExit(f'error: cannot build the {split} dataset ({ds_cfg.get("data_root")}, '
+                         f'{ds_cfg.get("ann_file")}): {type(e).__name__}: {e}') from None
+    if len(dataset) == 0:
+        raise SystemExit(f'error: the {split} dataset is empty ({ds_cfg.get("ann_file")})')
+    return dataset, ds_cfg
+
+
+def mask_path_for(img_path: str, dataset, masks_root: str) -> str:
+    """``<masks_root>/<class>/<stem>.png`` for ``<img_prefix>/<class>/<file>`` (the classification
+    layout); the sub-path below the dataset's image prefix is kept."""
+    prefix = getattr(dataset, 'img_prefix', None)
+    rel = osp.relpath(img_path, prefix) if prefix else osp.join(osp.basename(osp.dirname(img_path)),
+                                                                 osp.basename(img_path))
+    if rel.startswith('..'):
+        rel = osp.join(osp.basename(osp.dirname(img_path)), osp.basename(img_path))
+    return osp.join(masks_root, osp.splitext(rel)[0] + '.png')
+
+
+class MaskGeometry:
+    """Takes a nucleus mask through the geometric steps of the test pipeline.
+
+    The mask (non-zero = nucleus, as ``MaskOutsideNucleus`` reads it) is fed as a 0/255 3-channel
+    image through every step between loading and packing, except those known to change values
+    only (``VALUE_ONLY_TRANSFORMS``), so each Resize / ResizeEdge / CenterCrop / Pad moves its
+    pixels exactly as it moves the image's. Resizing
+    interpolates the 0/255 mask like the image; the result is binarised at 128, i.e. the mask
+    boundary is where the resized soft mask crosses one half. A step the tool does not know is
+    applied too (if it only changes values, the threshold undoes mild changes such as noise).
+    """
+
+    def __init__(self, pipeline_cfg: list):
+        from mmengine.dataset import Compose
+        from mmpretrain.registry import TRANSFORMS
+
+        steps, self.skipped = [], []
+        for t in pipeline_cfg:
+            kind = t['type'] if isinstance(t['type'], str) else getattr(t['type'], '__name__', str(t['type']))
+            if kind.startswith('Load') or kind.startswith('Pack'):
+                continue
+            if kind in VALUE_ONLY_TRANSFORMS:
+                self.skipped.append(kind)
+                continue
+            steps.append(t)
+        self.applied = [t['type'] for t in steps]
+        self.pipeline = Compose([TRANSFORMS.build(t) for t in steps])
+
+    def __call__(self, mask_path: str, image_shape: tuple, out_shape: tuple):
+        """Boolean mask at the network input size; SystemExit naming the file on any mismatch."""
+        import numpy as np
+
+        from hemaseg.data.io import DatasetError, read_mask
+        try:
+            mask = read_mask(mask_path)
+        except DatasetError as e:
+            raise SystemExit(f'error: nucleus {e}') from None
+        if tuple(mask.shape[:2]) != tuple(image_shape):
+            raise SystemExit(f'error: nucleus mask {mask_path} is {mask.shape[0]}x{mask.shape[1]} but its image is '
+                             f'{image_shape[0]}x{image_shape[1]}')
+        img = np.repeat(np.where(mask > 0, 255, 0).astype(np.uint8)[..., None], 3, axis=2)
+        out = self.pipeline(dict(img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2], img_path=mask_path))
+        result = out['img'][..., 0] >= 128
+        if result.shape != tuple(out_shape):
+            raise SystemExit(f'error: nucleus mask {mask_path} became {result.shape} through the test pipeline '
+                             f'({" -> ".join(self.applied)}) but the network input is {tuple(out_shape)}')
+        return result
