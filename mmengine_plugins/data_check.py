@@ -82,6 +82,12 @@ DERIVED_FOLDERS = {
                            'python tools/precompute_masks.py {root} --method handcrafted  (or --config SEG_CONFIG '
                            '--checkpoint SEG_CKPT for the ensemble masks)'),
 }
+# The command when the step reads another folder than the default (e.g. MaskOutsideNucleus with the
+# ALL-FABNET / R-Mask R-CNN cell masks, mask_root='cell_masks').
+DERIVED_OTHER_FOLDER = {
+    'MaskOutsideNucleus': ('python tools/precompute_masks.py {root} --method deep --mask-dir-name {folder} '
+                           '--config SEG_CONFIG --checkpoint SEG_CKPT'),
+}
 
 
 def missing_derived_folders_message(cfg: Mapping, source: str = 'config') -> str | None:
@@ -101,7 +107,8 @@ def missing_derived_folders_message(cfg: Mapping, source: str = 'config') -> str
             folder = osp.join(ds['data_root'], step.get(arg, default))
             if not osp.isdir(folder):
                 problems.append(f'the folder {folder} read by {kind} ({name}.dataset.pipeline) does not exist')
-                commands.append(command.format(root=ds['data_root']))
+                other = DERIVED_OTHER_FOLDER.get(kind) if step.get(arg, default) != default else None
+                commands.append((other or command).format(root=ds['data_root'], folder=step.get(arg, default)))
     if not problems:
         return None
     return (f'error: {source}: ' + '\n  '.join(dict.fromkeys(problems)) + '\nCreate it with:\n  '

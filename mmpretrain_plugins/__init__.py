@@ -9,6 +9,7 @@ name                       registry    what
                            (MMEngine   (mmcv 2.1 has no Mish); registered only if absent
                            root)
 ``ActivationResNet``       MODELS      ResNet with every ReLU replaced (Table 1 Mish/ReLU)
+``PretrainedDenseNet``     MODELS      DenseNet + local ImageNet checkpoint (spec 003 §2.6, 004 §2.3)
 ``BloodCellClsDataset``    DATASETS    ``images/<class>/<file>`` + ``splits/fold{k}_*.txt``
 ``MaskOutsideNucleus``     TRANSFORMS  "Segmented" input: pixels outside the nucleus -> 0
 ``ClassificationReport``   METRICS     accuracy, per-class/macro/weighted P, R, Spec, F1,
@@ -24,8 +25,10 @@ from mmengine_plugins import register_safe_globals
 from .activations import register_mish
 from .backbones import ActivationResNet, load_backbone_weights, replace_activations
 from .datasets import BloodCellClsDataset
+from .densenet import PretrainedDenseNet, torchvision_densenet_key
 from .evaluation import ClassificationReport
 from .transforms import MaskOutsideNucleus
 
 __all__ = ['ActivationResNet', 'BloodCellClsDataset', 'ClassificationReport', 'MaskOutsideNucleus',
-           'load_backbone_weights', 'register_mish', 'register_safe_globals', 'replace_activations']
+           'PretrainedDenseNet', 'load_backbone_weights', 'register_mish', 'register_safe_globals',
+           'replace_activations', 'torchvision_densenet_key']

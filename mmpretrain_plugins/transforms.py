@@ -51,6 +51,12 @@ class MaskOutsideNucleus(BaseTransform):
         img_path = results['img_path']
         mask_path, root = self.mask_path(img_path)
         if not osp.isfile(mask_path):
+            if self.mask_root != 'nucleus_masks' and not osp.isabs(self.mask_root):
+                # another folder (e.g. the ALL-FABNET / R-Mask R-CNN cell masks): a segmentation model's masks
+                raise FileNotFoundError(
+                    f'no mask for {img_path}: expected {mask_path}. Create the masks with:\n'
+                    f'  {MASK_TOOL} {root} --method deep --mask-dir-name {self.mask_root} --config SEG_CONFIG '
+                    '--checkpoint SEG_CKPT')
             raise FileNotFoundError(
                 f'no nucleus mask for {img_path}: expected {mask_path}. Create the masks with:\n'
                 f'  {MASK_TOOL} {root} --method handcrafted\n'

@@ -201,3 +201,160 @@ def test_benchmark_reports_ratios_to_segnext(tmp_path):
     assert '| MSFF-SegNeXt | SegNeXt-T | infer img/s ratio |' in text  # the repeat check ran
     assert 'Largest relative difference' in text
     assert 'torch threads: 1' in proc.stdout
+
+
+# ----------------------------------------------------------------------------------------------
+# Issues #8 / #9: ALL-FABNET and the MONAI U-Net in --task seg, the explainable-CAD pipeline (--task cad)
+# ----------------------------------------------------------------------------------------------
+@pytest.mark.skipif(not have('mmengine'), reason='OpenMMLab stack not installed (run tools/setup_env.sh)')
+def test_new_model_entries_resolve_to_the_configs_of_those_models():
+    from mmengine.config import Config
+
+    def model_of(path):
+        assert osp.isfile(osp.join(REPO_ROOT, path)), path
+        return Config.fromfile(osp.join(REPO_ROOT, path)).model
+
+    unet = model_of(benchmark.MODELS['MONAI U-Net'])
+    assert (unet.backbone.type, unet.decode_head.type) == ('MonaiUNet', 'PassThroughHead')
+    fab, no_fab = model_of(benchmark.MODELS['ALL-FABNET']), model_of(benchmark.MODELS['ALL-FABNET w/o FAB'])
+    assert fab.decode_head.type == no_fab.decode_head.type == 'FABNetHead'
+    assert fab.decode_head.out_channels == 1  # the one sigmoid channel the 1-channel loss path is for
+    assert fab.decode_head.use_fab is True and no_fab.decode_head.use_fab is False
+    assert benchmark.BASELINE == 'SegNeXt-T'
+
+    cad = {name: (model_of(config), kind) for name, (config, kind) in benchmark.CAD_MODELS.items()}
+    assert benchmark.CAD_BASELINE == 'MONAI U-Net' and benchmark.CAD_BASELINE in cad
+    assert benchmark.CAD_MODELS['MONAI U-Net'][0] == benchmark.MODELS['MONAI U-Net']
+    assert cad['Handcrafted'][0].type == 'HandcraftedNucleusSegmentor' and cad['Handcrafted'][1] == 'handcrafted'
+    ensemble = cad['Ensemble'][0]
+    assert ensemble.type == 'EnsembleNucleusSegmentor' and cad['Ensemble'][1] == 'ensemble'
+    assert ensemble.deep_model == cad['MONAI U-Net'][0]  # the ensemble's deep model is the benchmarked U-Net
+    cls, kind = cad['ResNet-50 Medium-Mish']
+    assert kind == 'classifier' and cls.type == 'ImageClassifier' and cls.backbone.depth == 50
+    assert cls.backbone.act_cfg.type == 'Mish' and cls.head.act_cfg.type == 'Mish'
+    assert list(cls.head.mid_channels) == [1024, 512]  # Table 1 "Medium"
+
+
+def fake_segmentor(channels):
+    """The part of an mmseg segmentor that ``seg_bench`` uses: ``encode_decode`` -> (N, C, H, W) logits."""
+    import torch
+
+    class FakeSegmentor(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv2d(3, channels, 1)
+
+        def encode_decode(self, x, metas):
+            assert len(metas) == x.shape[0] and metas[0]['img_shape'] == tuple(x.shape[2:])
+            return self.conv(x)
+
+    return FakeSegmentor()
+
+
+def test_segmentation_loss_is_bce_on_one_channel_and_cross_entropy_on_two():
+    import torch
+    torch.manual_seed(0)
+    target = torch.randint(0, 2, (2, 5, 5))
+    z = torch.randn(2, 1, 5, 5)
+    p = 1 / (1 + torch.exp(-z[:, 0]))  # sigmoid by hand
+    y = target.float()
+    bce = -(y * torch.log(p) + (1 - y) * torch.log(1 - p)).mean()
+    assert benchmark.seg_loss(z, target).item() == pytest.approx(bce.item(), rel=1e-5)
+    z2 = torch.randn(2, 2, 5, 5)
+    e = torch.exp(z2)
+    picked = torch.where(target == 1, e[:, 1], e[:, 0]) / e.sum(1)  # softmax of the target class
+    assert benchmark.seg_loss(z2, target).item() == pytest.approx(-torch.log(picked).mean().item(), rel=1e-5)
+
+
+@pytest.mark.parametrize('channels', [1, 2])
+def test_training_step_of_a_one_or_two_channel_segmentor(channels):
+    """The loss is chosen from the model's output: a 1-channel model (ALL-FABNET) trains through the
+    same ``seg_bench`` as a 2-channel one (cross-entropy on one channel would fail)."""
+    import torch
+    torch.manual_seed(0)
+    model = fake_segmentor(channels)
+    x, target = torch.randn(2, 3, 8, 8), torch.randint(0, 2, (2, 8, 8))
+    bench = benchmark.seg_bench(model, x, target)
+    initial = model.conv.weight.detach().clone()
+    assert bench.num_params == 3 * channels + channels
+    assert bench.infer().shape == (2, channels, 8, 8)
+    before = benchmark.seg_loss(model.conv(x), target).item()
+    for _ in range(20):
+        bench.step()
+    assert benchmark.seg_loss(model.conv(x), target).item() < before  # AdamW went downhill on that loss
+    assert not torch.equal(model.conv.weight, initial)
+    bench.reset()
+    assert torch.equal(model.conv.weight, initial)
+
+
+def test_bench_without_training_step():
+    calls = []
+    bench = benchmark.Bench(None, lambda: calls.append(1), note='no network')
+    assert bench.step is None and bench.num_params == 0 and bench.note == 'no network'
+    bench.reset()
+    bench.set_training(True)  # nothing to switch: no error
+    bench.infer()
+    assert calls == [1]
+    with pytest.raises(ValueError):
+        benchmark.Bench(None, lambda: None, loss=lambda: None)  # a loss needs a model and an optimizer
+
+
+def test_table_with_models_lacking_a_training_step_or_gmacs():
+    # U (baseline): everything; H: no parameters, no GMACs, no training step; E: GMACs, no training step.
+    static = {'U': dict(params=2e6, flops=4e9, peak_mb=1000.0),
+              'H': dict(params=0, flops=None, peak_mb=900.0, note='no network'),
+              'E': dict(params=2e6, flops=4e9, peak_mb=1100.0, note='inference only')}
+    baseline_of = {'U': 'U', 'H': 'U', 'E': 'U'}
+    raw = dict(infer={'U': [0.5, 0.5, 0.5], 'H': [0.1, 0.1, 0.1], 'E': [1.0, 1.0, 1.0]},
+               train={'U': [2.0, 2.0, 2.0]})
+    analysis = benchmark.analyse(raw, baseline_of)
+    assert set(analysis['train']) == {'U'}
+    table = benchmark.format_table(static, analysis, baseline_of, batch=2)
+    rows = {line.split('|')[1].strip(): [c.strip() for c in line.split('|')[1:-1]] for line in table.splitlines()[2:]}
+    # 2 images / 0.1 s = 20 img/s, 0.5 / 0.1 = 5x the baseline's throughput; 900 / 1000 MB
+    assert rows['H'] == ['H', '0.000', '0.00', '-', '-', '20.00', '5.00', '5.00 (0.00)', '0.1000 (0.0000)',
+                         '-', '-', '-', '900', '0.90']
+    assert rows['E'][3:7] == ['4.00', '1.00', '2.00', '0.50'] and rows['E'][9:12] == ['-', '-', '-']
+    assert rows['U'][9:12] == ['2.000 (0.000)', '1.00', '1.00 (0.00)']
+    notes = benchmark.format_notes(static)
+    assert '* H: no network' in notes and '* E: inference only' in notes and 'U:' not in notes
+    assert benchmark.format_notes({'U': static['U']}) == ''
+    # the repeat check compares only what exists: E's inference, nothing of H's or E's training
+    rows = benchmark.repeat_check([analysis, analysis], baseline_of)
+    assert {(r['model'], r['phase']) for r in rows} == {('H', 'infer'), ('E', 'infer')}
+    # a baseline without a training step: the others' training ratios are missing, not an error
+    a = benchmark.analyse(dict(infer={'H': [1.0], 'U': [2.0]}, train={'U': [2.0]}), {'H': 'H', 'U': 'H'})
+    assert a['train']['U']['ratio'] is None and a['train']['U']['paired'] is None
+    assert a['infer']['U']['ratio'] == pytest.approx(0.5)
+
+
+def test_network_input_normalises_like_the_data_preprocessor_and_size_divisor_is_checked():
+    import types
+
+    import numpy as np
+    import torch
+    images = benchmark.synthetic_smear(2, 16)
+    assert images.shape == (2, 16, 16, 3) and images.dtype == np.uint8 and images.std() > 10
+    pre = types.SimpleNamespace(_enable_normalize=True, mean=torch.tensor([10.0, 20.0, 30.0]).view(3, 1, 1),
+                                std=torch.tensor([2.0, 4.0, 5.0]).view(3, 1, 1), size_divisor=8)
+    x = benchmark.network_input(images, pre, 'cpu')
+    r, g, b = (float(v) for v in images[1, 3, 7])
+    assert x.shape == (2, 3, 16, 16)
+    assert x[1, :, 3, 7].tolist() == pytest.approx([(r - 10) / 2, (g - 20) / 4, (b - 30) / 5])
+    model = types.SimpleNamespace(data_preprocessor=pre)
+    benchmark._check_size_divisor('M', 'm.py', model, 64)
+    with pytest.raises(ValueError, match=r'M \(m.py\): --size 60 is not a multiple of 8'):
+        benchmark._check_size_divisor('M', 'm.py', model, 60)
+
+
+@pytest.mark.skipif(not have('mmengine'), reason='OpenMMLab stack not installed (run tools/setup_env.sh)')
+def test_cad_child_reports_the_handcrafted_algorithm_without_parameters_or_gmacs():
+    import json
+    proc = subprocess.run([sys.executable, osp.join(REPO_ROOT, 'tools', 'benchmark.py'), '--child', 'Handcrafted',
+                           '--task', 'cad', '--size', '64', '--threads', '1'],
+                          cwd=REPO_ROOT, capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS='1'))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    line = next(l for l in proc.stdout.splitlines() if l.startswith('RESULT '))
+    result = json.loads(line[len('RESULT '):])
+    assert result['params'] == 0 and result['flops'] is None and result['peak_mb'] > 0
+    assert 'no training step' in result['note']

@@ -21,6 +21,20 @@ CAD = osp.join(REPO_ROOT, 'configs', 'explainable_cad')
 needs_mmpretrain = pytest.mark.skipif(not have('mmpretrain'),
                                       reason='OpenMMLab stack not installed (run tools/setup_env.sh)')
 
+
+@pytest.fixture(autouse=True)
+def mmpretrain_scope():
+    """Registry lookups here are MMPretrain's, whatever scope an earlier test module left current."""
+    if not have('mmpretrain'):
+        yield
+        return
+    from mmengine.registry import DefaultScope, init_default_scope
+    before = DefaultScope.get_current_instance()
+    init_default_scope('mmpretrain')
+    yield
+    if before is not None:
+        init_default_scope(before.scope_name)
+
 # A 3-class example worked out by hand (rows true, columns predicted), 16 images:
 #   class 0: TP 5, FP 2 (column 0 minus TP), FN 1 (row 0 minus TP), TN 16-5-2-1 = 8
 #   class 1: TP 3, FP 1, FN 3, TN 9;   class 2: TP 4, FP 1, FN 0, TN 11

@@ -443,7 +443,9 @@ def build_seg(name: str, size: int, batch: int, device: str) -> Tuple[Bench, Cal
     model = _build_mmseg(name, MODELS[name], size, device)
     x = network_input(synthetic_smear(batch, size), model.data_preprocessor, device)
     target = torch.randint(0, 2, (batch, size, size), device=device)
-    return seg_bench(model, x, target), model_macs(model, x)
+    one_channel = getattr(getattr(model, 'decode_head', None), 'out_channels', None) == 1
+    note = 'one sigmoid output channel (mmseg binary mode): trained with BCE-with-logits' if one_channel else ''
+    return seg_bench(model, x, target, note=note), model_macs(model, x)
 
 
 def build_cad(name: str, size: int, batch: int, device: str) -> Tuple[Bench, Callable[[], float] | None]:
@@ -466,9 +468,10 @@ def build_cad(name: str, size: int, batch: int, device: str) -> Tuple[Bench, Cal
         if kind == 'ensemble':
             bench = Bench(model, lambda: model.predict(x),
                           note='EnsembleNucleusSegmentor.predict on the in-memory batch (per image: the U-Net\'s '
-                               'predict, the handcrafted mask of the de-normalised input, AND + area opening, '
-                               'Eq. 12): inference only, no training step; params and GMACs are its U-Net\'s '
-                               '(the handcrafted part is not counted)')
+                               'predict, the handcrafted mask of the input de-normalised back to uint8 RGB (no '
+                               'img_path, so no file is re-read; with the U-Net\'s [0, 1] scaling that is the '
+                               'image itself), AND + area opening, Eq. 12): inference only, no training step; '
+                               'params and GMACs are its U-Net\'s (the handcrafted part is not counted)')
         else:
             target = torch.randint(0, 2, (batch, size, size), device=device)
             bench = seg_bench(model, x, target, infer=lambda: model.predict(x),
@@ -558,35 +561,46 @@ def build_det(name: str, batch: int, device: str) -> Tuple[Bench, Callable[[], f
     return bench, macs
 
 
-def build(task: str, name: str, size: int, batch: int, device: str):
-    return build_det(name, batch, device) if task == 'det' else build_seg(name, size, batch, device)
+def build(task: str, name: str, size: int, batch: int, device: str) -> Tuple[Bench, Callable[[], float] | None]:
+    """``(Bench, MAC counter or None)`` of one model of ``task``."""
+    if task == 'det':
+        return build_det(name, batch, device)
+    if task == 'cad':
+        return build_cad(name, size, batch, device)
+    return build_seg(name, size, batch, device)
 
 
 def static_metrics(task: str, name: str, size: int, batch: int, device: str) -> dict:
-    """Runs inside the per-model child process: parameters, MACs and peak memory (after one
-    inference and two training steps: process RSS on CPU, CUDA allocations of the second step)."""
+    """Runs inside the per-model child process: parameters, MACs (None where not counted), peak
+    memory and the model's note. Peak memory is taken after one inference and two training steps
+    (process RSS on CPU, CUDA allocations of the second step); for a model without a training
+    step, after two inferences (CUDA: of the second)."""
     import resource
 
     import torch
     bench, macs = build(task, name, size, batch, device)
-    model = bench.model
-    params = sum(p.numel() for p in model.parameters())
-    flops = macs()
-    model.eval()
-    with torch.no_grad():
-        bench.infer()
-    model.train()
-    bench.step()
+    flops = macs() if macs is not None else None
+
+    def infer():
+        with torch.no_grad():
+            bench.infer()
+
+    bench.set_training(False)
+    infer()
+    measured = bench.step if bench.step is not None else infer
+    if bench.step is not None:
+        bench.set_training(True)
+        bench.step()
     if device.startswith('cuda'):
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
-    bench.step()
+    measured()
     if device.startswith('cuda'):
         torch.cuda.synchronize()
         peak_mb = torch.cuda.max_memory_allocated() / 2**20
     else:
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return dict(params=params, flops=flops, peak_mb=peak_mb)
+    return dict(params=bench.num_params, flops=flops, peak_mb=peak_mb, note=bench.note)
 
 
 def measure_timing(benches: Dict[str, Bench], args, log=print) -> dict:
@@ -597,15 +611,18 @@ def measure_timing(benches: Dict[str, Bench], args, log=print) -> dict:
     torch.manual_seed(0)
     for b in benches.values():
         b.reset()
-        b.model.eval()
+        b.set_training(False)
     log(f'  inference: {args.warmup} warm-up + {args.iters} timed rounds over {len(benches)} model(s)', flush=True)
     with torch.no_grad():
         infer = time_interleaved({n: b.infer for n, b in benches.items()}, args.warmup, args.iters, sync=sync)
-    for b in benches.values():
-        b.model.train()
-    log(f'  training: {args.train_warmup} warm-up + {args.train_iters} timed rounds', flush=True)
-    train = time_interleaved({n: b.step for n, b in benches.items()}, args.train_warmup, args.train_iters,
-                             sync=sync)
+    steps = {n: b.step for n, b in benches.items() if b.step is not None}  # models with a training step
+    train = {}
+    if steps:
+        for name in steps:
+            benches[name].set_training(True)
+        log(f'  training: {args.train_warmup} warm-up + {args.train_iters} timed rounds over {len(steps)} '
+            f'model(s) with a training step', flush=True)
+        train = time_interleaved(steps, args.train_warmup, args.train_iters, sync=sync)
     return dict(infer=infer, train=train)
 
 
@@ -638,9 +655,11 @@ def main():
     ap.add_argument('--repeat-check', action='store_true',
                     help='measure the timings twice and print both runs\' ratios and their relative difference')
     ap.add_argument('--device', default='cpu')
-    ap.add_argument('--task', choices=['seg', 'det'], default='seg',
-                    help='seg: segmentation models (--size applies); det: instance segmentation at the configs\' sizes')
-    ap.add_argument('--models', nargs='+', choices=list(MODELS) + list(DET_MODELS),
+    ap.add_argument('--task', choices=['seg', 'det', 'cad'], default='seg',
+                    help='seg: segmentation models (--size applies); det: instance segmentation at the configs\' '
+                         'sizes; cad: the explainable-CAD pipeline of spec 002 (segmentation at --size, classifier '
+                         f'at {CLASSIFIER_SIZE})')
+    ap.add_argument('--models', nargs='+', choices=list(dict.fromkeys([*MODELS, *DET_MODELS, *CAD_MODELS])),
                     help='default: every model of the task')
     ap.add_argument('--out', help='write a markdown report here (e.g. docs/benchmarks.md)')
     ap.add_argument('--child', help=argparse.SUPPRESS)
@@ -656,13 +675,13 @@ def main():
         print('RESULT ' + json.dumps(static_metrics(args.task, args.child, args.size, args.batch, args.device)))
         return
 
-    table_of = DET_MODELS if args.task == 'det' else MODELS
+    table_of = {'seg': MODELS, 'det': DET_MODELS, 'cad': CAD_MODELS}[args.task]
     args.models = args.models or list(table_of)
     wrong = [m for m in args.models if m not in table_of]
     if wrong:
         ap.error(f'--models {wrong} are not {args.task} models; choose from {list(table_of)}')
-    baseline_of = ({m: DET_MODELS[m][2] for m in DET_MODELS} if args.task == 'det'
-                   else {m: BASELINE for m in MODELS})
+    baseline_of = {'seg': {m: BASELINE for m in MODELS}, 'det': {m: DET_MODELS[m][2] for m in DET_MODELS},
+                   'cad': {m: CAD_BASELINE for m in CAD_MODELS}}[args.task]
     for base in dict.fromkeys(baseline_of[m] for m in list(args.models)):
         if base not in args.models:
             args.models.insert(0, base)
@@ -693,6 +712,10 @@ def main():
     if args.task == 'det':
         shape = f'{args.batch} image(s) per step at each config\'s size ({", ".join(f"{m} {DET_MODELS[m][1]}" for m in static)})'
         bases = ' and '.join(dict.fromkeys(baseline_of[m] for m in static))
+    elif args.task == 'cad':
+        shape = (f'{args.batch} synthetic smear image(s) per step, segmentation at {args.size}x{args.size}, '
+                 f'classifier at {CLASSIFIER_SIZE}x{CLASSIFIER_SIZE}')
+        bases = CAD_BASELINE
     else:
         shape, bases = f'{args.batch}x3x{args.size}x{args.size}', BASELINE
     omp = ', '.join(f'{k}={os.environ[k]}' for k in ('OMP_NUM_THREADS', 'OMP_WAIT_POLICY') if k in os.environ)
@@ -706,6 +729,9 @@ def main():
               f'machine). Params, GMACs and peak memory: one process per model.\n'
               f'Ratios (x) are to {bases} measured in the same run. Command: `{command}`\n')
     report = header + '\n' + table + '\n'
+    notes = format_notes(static)
+    if notes:
+        report += '\n' + notes + '\n'
     if args.repeat_check:
         report += '\n' + format_repeat_check(repeat_check(analyses, baseline_of)) + '\n'
     print(report, end='')

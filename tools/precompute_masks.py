@@ -1,30 +1,50 @@
-"""Nucleus masks for the "Segmented" classifier inputs of spec 002 (Table 1, §2.4 hard attention).
+"""Masks for the "Segmented" classifier inputs: nucleus masks of spec 002 (Table 1, §2.4 hard
+attention), whole-cell masks of ALL-FABNET (spec 003 §2.6) and of R-Mask R-CNN (spec 004 §2.3).
 
     python tools/precompute_masks.py DATASET_ROOT [--method handcrafted]          # Algorithm 1 only
     python tools/precompute_masks.py DATASET_ROOT --config SEG_CONFIG --checkpoint SEG_CKPT
-        [--method ensemble | deep] [--device cuda:0] [--min-area 150] [--overwrite]
+        [--method ensemble | deep] [--label CLASS] [--score-thr 0.5] [--device cuda:0] [--min-area 150]
+        [--mask-dir-name nucleus_masks] [--overwrite]
 
 For every image ``DATASET_ROOT/images/<class>/<file>`` of a classification dataset (the layout
 of tools/dataset_converters/class_folders.py), writes ``DATASET_ROOT/nucleus_masks/<class>/<stem>.png``
 (uint8, 255 = nucleus, 0 = rest, the image's size), which the ``MaskOutsideNucleus`` transform
-of the Segmented configs reads. Methods (spec 002 §2.1-2.3, Table 3's HM / DEEP / Ensemble):
+of the Segmented configs reads. ``--mask-dir-name`` writes another folder instead, so that
+several kinds of masks coexist, e.g. the ALL-FABNET whole-cell masks read by
+``configs/all_fabnet/densenet169_fabnet-masked_all-idb2-cls.py``::
+
+    python tools/precompute_masks.py data/all_idb2_cls --method deep --mask-dir-name cell_masks \\
+        --config configs/all_fabnet/all-fabnet_densenet169_all-idb2-wholecell-256x256.py --checkpoint FABNET_CKPT
+
+Methods (spec 002 §2.1-2.3, Table 3's HM / DEEP / Ensemble):
 
 * ``handcrafted`` (default without ``--config``): Algorithm 1 with Table A1's parameters,
   :func:`hemaseg.handcrafted.segment_nucleus_handcrafted`;
 * ``ensemble`` (default with ``--config``): the paper's mask, Eq. 12 (handcrafted AND deep) then
   the area opening (``--min-area``, Table A1's 150 px), :func:`hemaseg.handcrafted.ensemble_nucleus_mask`;
-* ``deep``: the segmentation model alone (its ``nucleus`` class).
+* ``deep``: the segmentation model alone, no AND with Algorithm 1 (the ALL-FABNET and
+  R-Mask R-CNN cell masks).
 
-The deep mask comes from an mmseg config + checkpoint (e.g. the MONAI U-Net of §2.2) through
-``mmseg.apis.init_model`` / ``inference_model``, at the image's resolution. Images are decoded
-as MMPretrain's ``LoadImageFromFile`` decodes them (OpenCV, colour, EXIF orientation applied),
-so masks and training inputs have the same size and orientation.
+The deep mask comes from a config + checkpoint, at the image's resolution:
 
-``nucleus_masks/meta.json`` records the method (and config/checkpoint); a re-run with the same
-settings skips the masks already written (an interrupted run resumes), a run with other settings
-stops unless ``--overwrite`` is given, so one folder never mixes methods. Unreadable images are
-listed at the end and make the exit status 1. Empty masks (no nucleus found: the classifier
-would see a black image) are counted, named and listed in ``nucleus_masks/empty_masks.txt``.
+* an mmseg model (e.g. the MONAI U-Net of spec 002 §2.2, ALL-FABNET) through
+  ``mmseg.apis.init_model`` / ``inference_model``: the pixels predicted as class ``--label``
+  (a name or an index; default ``nucleus``, or class 1 of a two-class model such as ALL-FABNET's
+  ``('background', 'cell')``). Binary models with one sigmoid channel (``out_channels=1``) work
+  the same way: mmseg thresholds them into classes 0/1 itself (``decode_head.threshold``);
+* an mmdet instance-segmentation model (``default_scope = 'mmdet'``, e.g. R-Mask R-CNN): the
+  union of the instance masks scoring at least ``--score-thr`` (default 0.5), the "segmented
+  image" that ``tools/classify_instances.py --mode mask`` classifies.
+
+Images are decoded as MMPretrain's ``LoadImageFromFile`` decodes them (OpenCV, colour, EXIF
+orientation applied), so masks and training inputs have the same size and orientation.
+
+``<mask dir>/meta.json`` records the method (and config/checkpoint/label or score threshold); a
+re-run with the same settings skips the masks already written (an interrupted run resumes), a run
+with other settings stops unless ``--overwrite`` is given, so one folder never mixes methods.
+Unreadable images are listed at the end and make the exit status 1. Empty masks (nothing found:
+the classifier would see a black image) are counted, named and listed in
+``<mask dir>/empty_masks.txt``.
 """
 import argparse
 import json
@@ -79,26 +99,42 @@ def read_bgr(path: str):
     return cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
 
 
-class DeepNucleusSegmenter:
-    """``mask(path, shape) -> bool HxW``: the nucleus class of an mmseg model, at the image's size."""
+def select_class(classes: list, label, config: str) -> int:
+    """Index of the foreground class: ``label`` (a class name or an index), else ``nucleus``, else
+    class 1 of a two-class model (e.g. ALL-FABNET's ``('background', 'cell')``)."""
+    if label is not None:
+        if label in classes:
+            return classes.index(label)
+        if str(label).isdigit() and (not classes or int(label) < len(classes)):
+            return int(label)
+        raise SystemExit(f'error: --label {label!r} is neither a class name nor a class index of {config} '
+                         f'(classes {classes})')
+    if 'nucleus' in classes:
+        return classes.index('nucleus')
+    if len(classes) == 2:
+        print(f'note: {config} has no class named "nucleus" ({classes}); using class 1 ({classes[1]!r}); '
+              '--label chooses another')
+        return 1
+    raise SystemExit(f'error: {config} has no class named "nucleus" among {classes}; give a nucleus '
+                     'segmentation config or name the class with --label')
 
-    def __init__(self, config: str, checkpoint: str, device: str):
+
+class DeepNucleusSegmenter:
+    """``mask(path, bgr image) -> bool HxW``: one class of an mmseg model (``--label``, default the
+    nucleus), at the image's size."""
+
+    def __init__(self, config: str, checkpoint: str, device: str, label=None):
         from mmseg.apis import init_model
 
         import mmseg_plugins  # noqa: F401  (the project's segmentors, datasets, allow-list)
         self.model = init_model(config, checkpoint, device=device)
         classes = list((self.model.dataset_meta or {}).get('classes') or [])
-        if 'nucleus' in classes:
-            self.nucleus = classes.index('nucleus')
-        elif len(classes) == 2:
-            self.nucleus = 1
-            print(f'warning: {config} has no class named "nucleus" ({classes}); using class 1 ({classes[1]!r})')
-        else:
-            raise SystemExit(f'error: {config} has no class named "nucleus" among {classes}; give a nucleus '
-                             'segmentation config')
+        self.nucleus = select_class(classes, label, config)
+        self.class_name = classes[self.nucleus] if self.nucleus < len(classes) else str(self.nucleus)
 
-    def mask(self, path: str, shape) -> 'np.ndarray':
+    def mask(self, path: str, bgr) -> 'np.ndarray':
         from mmseg.apis import inference_model
+        shape = bgr.shape[:2]
         # The path, not the array: the model's pipeline decodes it like its training images,
         # and the project's ensemble segmentor reads the original image from img_path.
         result = inference_model(self.model, path)
@@ -108,11 +144,46 @@ class DeepNucleusSegmenter:
         return pred == self.nucleus
 
 
-def settings_of(args) -> dict:
+class DeepInstanceSegmenter:
+    """``mask(path, bgr image) -> bool HxW``: the union of an mmdet model's instance masks with a score
+    of at least ``score_thr`` (``hemaseg.instance_classification.union_mask``)."""
+
+    def __init__(self, config: str, checkpoint: str, device: str, score_thr: float):
+        from mmengine.config import Config
+
+        from infer import mmdet_predictor
+        self.predict = mmdet_predictor(Config.fromfile(config), checkpoint, device)
+        self.score_thr = score_thr
+
+    def mask(self, path: str, bgr) -> 'np.ndarray':
+        from hemaseg.instance_classification import union_mask
+        return union_mask(self.predict(bgr[:, :, ::-1].copy()).keep(self.score_thr).masks, bgr.shape[:2])
+
+
+def is_instance_config(config: str) -> bool:
+    """True for an mmdet config (instance segmentation), False for an mmseg one."""
+    from mmengine.config import Config
+    return Config.fromfile(config).get('default_scope') == 'mmdet'
+
+
+def settings_of(args, instance: bool = False) -> dict:
+    """What meta.json records (a re-run with other settings needs --overwrite). The keys added for
+    --label / --score-thr appear only with a deep model, so older handcrafted folders still match."""
     s = dict(method=args.method, min_area=args.min_area if args.method == 'ensemble' else None)
     if args.method != 'handcrafted':
         s.update(config=osp.abspath(args.config), checkpoint=osp.abspath(args.checkpoint))
+        if instance:
+            s['score_thr'] = args.score_thr
+        elif args.label is not None:
+            s['label'] = args.label
     return s
+
+
+def check_mask_dir_name(name: str) -> str:
+    """``--mask-dir-name``: one folder name next to images/ (not images/ or splits/ themselves)."""
+    if not name or name in ('.', '..', 'images', 'splits') or '/' in name or '\\' in name or name.startswith('.'):
+        raise argparse.ArgumentTypeError(f'expected a plain folder name other than images/splits, got {name!r}')
+    return name
 
 
 def check_existing(out_dir: str, settings: dict, overwrite: bool) -> None:
@@ -142,17 +213,25 @@ def main(argv=None):
     ap.add_argument('root', help='classification dataset folder (with images/<class>/<file>)')
     ap.add_argument('--method', choices=('handcrafted', 'ensemble', 'deep'),
                     help='default: handcrafted, or ensemble when --config is given')
-    ap.add_argument('--config', help='mmseg nucleus segmentation config (ensemble / deep)')
+    ap.add_argument('--config', help='ensemble / deep: an mmseg segmentation config (nucleus, ALL-FABNET cell) or '
+                    'an mmdet instance-segmentation config (R-Mask R-CNN)')
     ap.add_argument('--checkpoint', help='its checkpoint')
     ap.add_argument('--device', default='cpu', help='device of the segmentation model (default cpu)')
+    ap.add_argument('--label', help='mmseg model: the class written as foreground, a name or an index (default: '
+                    '"nucleus", or class 1 of a two-class model such as ALL-FABNET\'s "cell")')
+    ap.add_argument('--score-thr', type=float, default=0.5,
+                    help='mmdet model: minimum score of the instances whose masks are joined (default 0.5)')
+    ap.add_argument('--mask-dir-name', type=check_mask_dir_name, default=MASK_DIR,
+                    help=f'folder written next to images/ (default {MASK_DIR}; e.g. cell_masks for whole-cell '
+                    'masks, read by MaskOutsideNucleus(mask_root=...))')
     ap.add_argument('--min-area', type=int, default=150,
                     help='ensemble: area opening after the AND, in pixels (default 150, Table A1)')
     ap.add_argument('--overwrite', action='store_true', help='recompute every mask (default: keep those written '
                     'by an earlier run with the same settings)')
     args = ap.parse_args(argv)
     args.method = args.method or ('ensemble' if args.config else 'handcrafted')
-    if args.method == 'handcrafted' and (args.config or args.checkpoint):
-        sys.exit('error: --method handcrafted takes no --config/--checkpoint (use --method ensemble or deep)')
+    if args.method == 'handcrafted' and (args.config or args.checkpoint or args.label is not None):
+        sys.exit('error: --method handcrafted takes no --config/--checkpoint/--label (use --method ensemble or deep)')
     if args.method != 'handcrafted':
         if not (args.config and args.checkpoint):
             sys.exit(f'error: --method {args.method} needs --config SEG_CONFIG and --checkpoint CKPT')
@@ -161,6 +240,12 @@ def main(argv=None):
                 sys.exit(f'error: {path} does not exist')
     if args.min_area < 0:
         sys.exit(f'error: --min-area must be >= 0, got {args.min_area}')
+    if not 0 <= args.score_thr <= 1:
+        sys.exit(f'error: --score-thr must be in [0, 1], got {args.score_thr}')
+    instance = args.method != 'handcrafted' and is_instance_config(args.config)
+    if instance and args.label is not None:
+        sys.exit('error: --label selects a class of a semantic-segmentation (mmseg) model; '
+                 f'{args.config} is an instance-segmentation (mmdet) config: every instance counts')
 
     import cv2
     import numpy as np
@@ -168,12 +253,19 @@ def main(argv=None):
     from hemaseg.handcrafted import ensemble_nucleus_mask, segment_nucleus_handcrafted
 
     files = list_images(args.root)
-    out_dir = osp.join(args.root, MASK_DIR)
-    settings = settings_of(args)
+    out_dir = osp.join(args.root, args.mask_dir_name)
+    settings = settings_of(args, instance)
     check_existing(out_dir, settings, args.overwrite)
-    deep = DeepNucleusSegmenter(args.config, args.checkpoint, args.device) if args.method != 'handcrafted' else None
+    if args.method == 'handcrafted':
+        deep, what = None, 'nucleus'
+    elif instance:
+        deep = DeepInstanceSegmenter(args.config, args.checkpoint, args.device, args.score_thr)
+        what = f'union of instances with score >= {args.score_thr}'
+    else:
+        deep = DeepNucleusSegmenter(args.config, args.checkpoint, args.device, args.label)
+        what = f'class {deep.nucleus} ({deep.class_name!r})'
     write_meta(out_dir, settings, complete=False)
-    print(f'{len(files)} images in {osp.join(args.root, "images")}: {args.method} nucleus masks -> {out_dir}')
+    print(f'{len(files)} images in {osp.join(args.root, "images")}: {args.method} masks, {what} -> {out_dir}')
 
     def nucleus_mask(src):
         """The mask of one image (bool HxW); ValueError / RuntimeError naming what failed."""
@@ -181,10 +273,10 @@ def main(argv=None):
         if bgr is None:
             raise ValueError('cannot be decoded (empty, corrupt or unsupported format)')
         if args.method == 'deep':
-            return deep.mask(src, bgr.shape[:2])
+            return deep.mask(src, bgr)
         mask = segment_nucleus_handcrafted(np.ascontiguousarray(bgr[:, :, ::-1]))
         if deep is not None:
-            mask = ensemble_nucleus_mask(mask, deep.mask(src, bgr.shape[:2]), min_area=args.min_area)
+            mask = ensemble_nucleus_mask(mask, deep.mask(src, bgr), min_area=args.min_area)
         return mask
 
     failed, empty, written, kept = [], [], 0, 0
@@ -221,7 +313,7 @@ def main(argv=None):
     if empty:
         shown = ', '.join(empty[:SHOWN]) + (f' ... (all in {osp.join(out_dir, EMPTY_LIST)})' if len(empty) > SHOWN
                                             else '')
-        print(f'warning: {len(empty)} of {len(files)} masks are empty (no nucleus found): the Segmented classifier '
+        print(f'warning: {len(empty)} of {len(files)} masks are empty (nothing found): the Segmented classifier '
               f'sees these images as black: {shown}', file=sys.stderr)
     if failed:
         print(f'{len(failed)} image(s) failed:', file=sys.stderr)
