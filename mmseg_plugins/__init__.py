@@ -8,9 +8,9 @@ from .datasets import BloodCellDataset
 from .evaluation import NucleusMetric
 from .hooks import ContourOverlayHook
 from .losses import UnifiedFocalLoss
-from .models import DenseNetSkipEncoder, FABNetHead
-from .models import EdgeGuidedEncoderDecoder, EnsembleNucleusSegmentor, HandcraftedNucleusSegmentor, MonaiUNet, MSFFHead, PassThroughHead, R2UNet
+from .models import (DenseNetSkipEncoder, EdgeGuidedEncoderDecoder, EnsembleNucleusSegmentor, FABNetHead,
+                     HandcraftedNucleusSegmentor, MonaiUNet, MSFFHead, PassThroughHead, R2UNet)
 
-__all__ = ['BloodCellDataset', 'ContourOverlayHook', 'EdgeGuidedEncoderDecoder', 'MSFFHead', 'NucleusMetric',
-           'R2UNet', 'register_safe_globals', 'MonaiUNet', 'PassThroughHead', 'UnifiedFocalLoss',
-           'EnsembleNucleusSegmentor', 'HandcraftedNucleusSegmentor', 'DenseNetSkipEncoder', 'FABNetHead']
+__all__ = ['BloodCellDataset', 'ContourOverlayHook', 'DenseNetSkipEncoder', 'EdgeGuidedEncoderDecoder',
+           'EnsembleNucleusSegmentor', 'FABNetHead', 'HandcraftedNucleusSegmentor', 'MSFFHead', 'MonaiUNet',
+           'NucleusMetric', 'PassThroughHead', 'R2UNet', 'UnifiedFocalLoss', 'register_safe_globals']

@@ -9,15 +9,16 @@ from .attention import CBAM, ChannelGate, EdgeGuidedAttention, SpatialGate
 from .attention_fpn import AttentionFPN, SoftmaxChannelAttention, SoftmaxSpatialAttention, build_attention
 from .ddam import DualDomainAttention, FrequencyChannelAttention, dct_basis
 from .dffn import DualStreamFeatureFusion
-from .flipping_attention import ExternalMemoryUnit, FlippingAttentionBlock
 from .edges import edge_map, laplacian_band, laplacian_pyramid_edge, rgb_to_grayscale, sobel_magnitude
+from .flipping_attention import ExternalMemoryUnit, FlippingAttentionBlock
 from .ghost import GhostBottleneck, GhostModule, GhostResNet, ghost_resnet50, resnet50
 from .mask_heads import SemanticFusionMaskHead
 from .r2unet import R2UNet
 
 __all__ = [
-    'AttentionFPN', 'CBAM', 'ChannelGate', 'DualDomainAttention', 'DualStreamFeatureFusion', 'EdgeGuidedAttention', 'ExternalMemoryUnit', 'FlippingAttentionBlock',
-    'FrequencyChannelAttention', 'GhostBottleneck', 'GhostModule', 'GhostResNet', 'R2UNet', 'SemanticFusionMaskHead', 'SoftmaxChannelAttention',
-    'SoftmaxSpatialAttention', 'SpatialGate', 'build_attention', 'dct_basis', 'edge_map', 'ghost_resnet50',
-    'laplacian_band', 'laplacian_pyramid_edge', 'resnet50', 'rgb_to_grayscale', 'sobel_magnitude'
+    'AttentionFPN', 'CBAM', 'ChannelGate', 'DualDomainAttention', 'DualStreamFeatureFusion', 'EdgeGuidedAttention',
+    'ExternalMemoryUnit', 'FlippingAttentionBlock', 'FrequencyChannelAttention', 'GhostBottleneck', 'GhostModule',
+    'GhostResNet', 'R2UNet', 'SemanticFusionMaskHead', 'SoftmaxChannelAttention', 'SoftmaxSpatialAttention',
+    'SpatialGate', 'build_attention', 'dct_basis', 'edge_map', 'ghost_resnet50', 'laplacian_band',
+    'laplacian_pyramid_edge', 'resnet50', 'rgb_to_grayscale', 'sobel_magnitude'
 ]

@@ -5,5 +5,5 @@ from .nucleus_ensemble import EnsembleNucleusSegmentor, HandcraftedNucleusSegmen
 from .r2unet import R2UNet
 from .segmentors import EdgeGuidedEncoderDecoder
 
-__all__ = ['DenseNetSkipEncoder', 'EdgeGuidedEncoderDecoder', 'FABNetHead', 'EnsembleNucleusSegmentor', 'HandcraftedNucleusSegmentor',
-           'MonaiUNet', 'MSFFHead', 'PassThroughHead', 'R2UNet']
+__all__ = ['DenseNetSkipEncoder', 'EdgeGuidedEncoderDecoder', 'EnsembleNucleusSegmentor', 'FABNetHead',
+           'HandcraftedNucleusSegmentor', 'MSFFHead', 'MonaiUNet', 'PassThroughHead', 'R2UNet']
