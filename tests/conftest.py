@@ -1,5 +1,6 @@
 import os
 import os.path as osp
+import subprocess
 import sys
 
 import pytest
@@ -33,3 +34,40 @@ def run_env():
     env['PYTHONPATH'] = REPO_ROOT + os.pathsep + env.get('PYTHONPATH', '')
     env.setdefault('OMP_NUM_THREADS', '1')
     return env
+
+
+def tool_env(**extra) -> dict:
+    """Environment for a tools/ subprocess: the repo importable and one OpenMP thread, because
+    the suite may run beside other torch jobs on few cores."""
+    return dict(os.environ, PYTHONPATH=REPO_ROOT, OMP_NUM_THREADS='1', **extra)
+
+
+def failure_cause(proc) -> str:
+    """The line that says why a tool failed: the last exception line of its stderr (a Python
+    traceback ends with ``Type: message``), else its last non-empty output line. CI shows only
+    part of a failing test's output, so the assertion message leads with this line."""
+    import re
+    lines = [ln.strip() for ln in (proc.stderr or '').splitlines() if ln.strip()]
+    exception = re.compile(r'^([A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)|AssertionError)\b')
+    cause = next((ln for ln in reversed(lines) if exception.match(ln)), None)
+    if cause is None:
+        tail = lines or [ln.strip() for ln in (proc.stdout or '').splitlines() if ln.strip()]
+        cause = tail[-1] if tail else '(no output)'
+    if 'No space left on device' in (proc.stderr or '') + (proc.stdout or ''):
+        import shutil
+        import tempfile
+        free = shutil.disk_usage(tempfile.gettempdir()).free / 2**30
+        cause += f' [disk full: {free:.1f} GiB free in {tempfile.gettempdir()} now]'
+    return cause
+
+
+def run_tool(args, env=None, cwd=REPO_ROOT, timeout=900, check=True):
+    """Run ``python ARGS`` (a tool script and its arguments) with this interpreter. With ``check``,
+    a non-zero exit fails the test with the cause first, then the ends of stdout and stderr."""
+    proc = subprocess.run([sys.executable, *map(str, args)], env=env or tool_env(), cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        name = osp.relpath(str(args[0]), REPO_ROOT) if osp.isabs(str(args[0])) else args[0]
+        raise AssertionError(f'{name} exited {proc.returncode}: {failure_cause(proc)}\n'
+                             f'--- stdout (end)\n{proc.stdout[-3000:]}\n--- stderr (end)\n{proc.stderr[-5000:]}')
+    return proc

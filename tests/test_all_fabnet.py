@@ -3,17 +3,14 @@ Eq. 3) against a direct computation of Eqs. 2-3, the head with and without FAB, 
 initialisation, every config building, and a short train -> test run through the tools."""
 import glob
 import json
-import os
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
 import torch
 
 pytest.importorskip('mmseg', reason='OpenMMLab stack not installed (run tools/setup_env.sh)')
 pytest.importorskip('mmpretrain', reason='MMPretrain not installed (run tools/setup_env.sh)')
-from conftest import REPO_ROOT  # noqa: E402
+from conftest import REPO_ROOT, run_tool  # noqa: E402
 
 # The segmentation configs (mmseg); the DenseNet-169 classifiers (*-cls*.py, mmpretrain) are tested in
 # tests/test_all_fabnet_cls.py.
@@ -153,7 +150,6 @@ def test_config_builds(path):
 
 
 def test_train_then_test_through_the_tools(tiny_dataset, tmp_path):
-    env = dict(os.environ, PYTHONPATH=REPO_ROOT, OMP_NUM_THREADS='1')
     data = [f'{d}.dataset.data_root={tiny_dataset}' for d in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
     short = ['train_cfg.max_iters=2', 'train_cfg.val_interval=2', 'train_dataloader.batch_size=2',
              'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
@@ -161,13 +157,8 @@ def test_train_then_test_through_the_tools(tiny_dataset, tmp_path):
              'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False',
              'param_scheduler=[]', 'default_hooks.checkpoint.save_best=None']
     work = tmp_path / 'work'
-    proc = subprocess.run([sys.executable, 'tools/train.py', FABNET, '--work-dir', str(work), '--cfg-options',
-                           *data, *short], cwd=REPO_ROOT, env=env, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    proc = subprocess.run([sys.executable, 'tools/test.py', FABNET, str(work / 'iter_2.pth'), '--work-dir',
-                           str(tmp_path / 'test'), '--cfg-options', *data, 'test_dataloader.num_workers=0',
-                           'test_dataloader.persistent_workers=False'],
-                          cwd=REPO_ROOT, env=env, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_tool(['tools/train.py', FABNET, '--work-dir', work, '--cfg-options', *data, *short])
+    run_tool(['tools/test.py', FABNET, work / 'iter_2.pth', '--work-dir', tmp_path / 'test', '--cfg-options', *data,
+              'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False'])
     metrics = json.load(open(tmp_path / 'test' / 'test_metrics.json'))
     assert 0.0 <= metrics['nucleus/mDice'] <= 1.0

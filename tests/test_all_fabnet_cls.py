@@ -11,8 +11,6 @@ import glob
 import json
 import os
 import os.path as osp
-import subprocess
-import sys
 
 import cv2
 import numpy as np
@@ -21,7 +19,7 @@ import torch
 
 pytest.importorskip('mmpretrain', reason='OpenMMLab stack not installed (run tools/setup_env.sh)')
 from cls_synthetic import CLASSES, make_class_folder_dataset  # noqa: E402
-from conftest import REPO_ROOT  # noqa: E402
+from conftest import REPO_ROOT, run_tool, tool_env  # noqa: E402
 
 FABNET_DIR = osp.join(REPO_ROOT, 'configs', 'all_fabnet')
 CLS_CONFIGS = sorted(glob.glob(osp.join(FABNET_DIR, 'densenet169_*-cls.py'))
@@ -284,11 +282,9 @@ def trained(synthetic, tmp_path_factory):
         os.makedirs(osp.dirname(target), exist_ok=True)
         cv2.imwrite(target, mask.astype(np.uint8) * 255)
     work = str(tmp_path_factory.mktemp('densenet_train'))
-    env = dict(os.environ, PYTHONPATH=REPO_ROOT, OMP_NUM_THREADS='1')
+    env = tool_env()
     opts = [f'{s}_dataloader.dataset.data_root={root}' for s in ('train', 'val', 'test')]
-    proc = subprocess.run([sys.executable, osp.join(TOOLS, 'train.py'), TINY_CLS, '--work-dir', work,
-                           '--cfg-options', *opts], cwd=REPO_ROOT, env=env, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    proc = run_tool([osp.join(TOOLS, 'train.py'), TINY_CLS, '--work-dir', work, '--cfg-options', *opts], env=env)
     return root, work, opts, env, proc
 
 
@@ -298,10 +294,8 @@ def test_tiny_densenet_trains_two_iterations_and_tests(trained, tmp_path):
     assert 'Epoch(train) [1][2/2]' in log and 'Epoch(train) [1][3/' not in log
     assert osp.isfile(osp.join(work, 'epoch_1.pth'))
     out = str(tmp_path / 'test')
-    proc = subprocess.run([sys.executable, osp.join(TOOLS, 'test.py'), TINY_CLS, osp.join(work, 'epoch_1.pth'),
-                           '--work-dir', out, '--cfg-options', *opts], cwd=REPO_ROOT, env=env, capture_output=True,
-                          text=True)
-    assert proc.returncode == 0, proc.stderr[-4000:]
+    proc = run_tool([osp.join(TOOLS, 'test.py'), TINY_CLS, osp.join(work, 'epoch_1.pth'), '--work-dir', out,
+                     '--cfg-options', *opts], env=env)
     log = proc.stdout + proc.stderr
     assert 'confusion matrix (rows: true class' in log and 'cls/accuracy' in log
     with open(osp.join(out, 'classification_report', 'predictions.csv')) as f:

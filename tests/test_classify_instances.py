@@ -9,14 +9,12 @@ import csv
 import json
 import os
 import os.path as osp
-import subprocess
-import sys
 
 import cv2
 import numpy as np
 import pytest
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, run_tool
 from hemaseg.instance_classification import (NO_CELL, aggregate, box_window, classifier_inputs, classify_detections,
                                              decide, draw_classified_overlay, union_mask)
 from hemaseg.instance_inference import InstancePrediction
@@ -292,12 +290,9 @@ def detector(tmp_path_factory):
 def test_cli_runs_a_real_detector_end_to_end(detector, classifier, tmp_path):
     root, det_ckpt = detector
     out = str(tmp_path / 'out')
-    env = dict(os.environ, PYTHONPATH=REPO_ROOT, OMP_NUM_THREADS='1')
-    proc = subprocess.run([sys.executable, TOOL, DET_CONFIG, det_ckpt, CLS_CONFIG, classifier,
-                           osp.join(root, 'images', 'ALL'), osp.join(root, 'images', 'MM'), '--mode', 'crop',
-                           '--aggregate', 'vote', '--score-thr', '0.0', '--out', out, '--save-inputs'],
-                          cwd=REPO_ROOT, env=env, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    proc = run_tool([TOOL, DET_CONFIG, det_ckpt, CLS_CONFIG, classifier, osp.join(root, 'images', 'ALL'),
+                     osp.join(root, 'images', 'MM'), '--mode', 'crop', '--aggregate', 'vote', '--score-thr', '0.0',
+                     '--out', out, '--save-inputs'])
     assert '[3/3]' in proc.stdout
     with open(osp.join(out, 'predictions.csv')) as f:
         rows = list(csv.DictReader(f))

@@ -6,8 +6,6 @@ import json
 import os
 import os.path as osp
 import shutil
-import subprocess
-import sys
 
 import cv2
 import numpy as np
@@ -15,7 +13,7 @@ import pytest
 
 pytest.importorskip('mmpretrain', reason='OpenMMLab stack not installed (run tools/setup_env.sh)')
 from cls_synthetic import CLASSES, make_class_folder_dataset  # noqa: E402
-from conftest import REPO_ROOT, have  # noqa: E402
+from conftest import REPO_ROOT, have, run_tool  # noqa: E402
 
 TOOLS = osp.join(REPO_ROOT, 'tools')
 TINY_CLS_CONFIG = osp.join(REPO_ROOT, 'tests', 'configs', 'resnet_cls_tiny.py')
@@ -24,10 +22,7 @@ needs_handcrafted = pytest.mark.skipif(not have('hemaseg.handcrafted'),
 
 
 def run(args, env, check=True):
-    proc = subprocess.run([sys.executable, *args], env=env, cwd=REPO_ROOT, capture_output=True, text=True)
-    if check and proc.returncode != 0:
-        raise AssertionError(f'{args} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}')
-    return proc
+    return run_tool(args, env=env, check=check)
 
 
 def root_opts(root):

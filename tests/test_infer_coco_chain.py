@@ -7,7 +7,6 @@ import os
 import os.path as osp
 import re
 import subprocess
-import sys
 import time
 
 import numpy as np
@@ -15,7 +14,7 @@ import pytest
 from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, run_tool
 from hemaseg.coco_eval import assign_image_ids, evaluate, load_ground_truth
 from hemaseg.data.io import DatasetError
 from hemaseg.instance_inference import InstancePrediction, coco_results
@@ -73,12 +72,9 @@ def run(cmd: str, cwd: str, **subst) -> subprocess.CompletedProcess:
     args = cmd.split()
     args = [subst.get(a, a) for a in args]
     assert args[0] == 'python'
-    env = dict(os.environ, PYTHONPATH=REPO_ROOT, OMP_NUM_THREADS='1')
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, *args[1:]], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    proc = run_tool(args[1:], cwd=cwd, timeout=600)
     print(f'{args[1]}: {time.perf_counter() - t0:.1f} s')
-    if proc.returncode != 0:
-        raise AssertionError(f'{cmd} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}')
     return proc
 
 

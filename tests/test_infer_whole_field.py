@@ -9,10 +9,7 @@ the same cells tiled 3x4 into one 144x192 field are segmented as a whole field (
 the per-crop Dice; the old behaviour (the whole field squeezed into one 64x64 input) must be
 clearly worse, which is what makes the check able to fail.
 """
-import os
 import os.path as osp
-import subprocess
-import sys
 import time
 
 import cv2
@@ -21,7 +18,7 @@ import pytest
 
 pytest.importorskip('mmseg', reason='OpenMMLab stack not installed (run tools/setup_env.sh)')
 
-from conftest import REPO_ROOT  # noqa: E402
+from conftest import REPO_ROOT, run_tool  # noqa: E402
 from hemaseg.data.io import write_image  # noqa: E402
 from hemaseg.data.synthetic import generate_synthetic_dataset, render_cell_crop  # noqa: E402
 
@@ -69,12 +66,8 @@ inference = dict(source_crop_size=({crop}, {crop}), max_crop_size=({crop}, {crop
 
 
 def run(args, timeout=600):
-    env = dict(os.environ, PYTHONPATH=REPO_ROOT, OMP_NUM_THREADS='1')
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, *args], env=env, cwd=REPO_ROOT, capture_output=True, text=True,
-                          timeout=timeout)
-    if proc.returncode != 0:
-        raise AssertionError(f'{args[:2]} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}')
+    proc = run_tool(args, timeout=timeout)
     print(f'{osp.basename(args[0])}: {time.perf_counter() - t0:.1f} s')
     return proc
 

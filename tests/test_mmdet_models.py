@@ -6,8 +6,6 @@ import glob
 import json
 import os
 import os.path as osp
-import subprocess
-import sys
 
 import cv2
 import numpy as np
@@ -23,7 +21,7 @@ from mmengine.dataset import pseudo_collate  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
 
 import mmdet_plugins  # noqa: E402,F401  (registers the adapters)
-from conftest import REPO_ROOT  # noqa: E402
+from conftest import REPO_ROOT, run_tool  # noqa: E402
 from hemaseg.blocks import AttentionFPN, DualStreamFeatureFusion, SemanticFusionMaskHead, ghost_resnet50  # noqa: E402
 from instance_param_counts import MASK_RCNN_PAIRS, MASK_RCNN_PARTS, TOTAL_PARAMS  # noqa: E402
 from mmdet.registry import DATASETS, MODELS  # noqa: E402
@@ -350,15 +348,6 @@ def data_options(root: str) -> list:
     return ([f'{d}.dataset.data_root={root}' for d in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
             + [f'val_evaluator.ann_file={root}/annotations/fold0_val.json',
                f'test_evaluator.ann_file={root}/annotations/fold0_test.json'])
-
-
-def run_tool(args: list) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=REPO_ROOT, OMP_NUM_THREADS='1')
-    proc = subprocess.run([sys.executable, *args], env=env, cwd=REPO_ROOT, capture_output=True, text=True,
-                          timeout=600)
-    if proc.returncode != 0:
-        raise AssertionError(f'{args[:2]} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}')
-    return proc
 
 
 @pytest.mark.parametrize('name', list(TINY))

@@ -4,8 +4,6 @@ import argparse
 import glob
 import json
 import os.path as osp
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -13,7 +11,7 @@ import torch
 
 pytest.importorskip('mmseg', reason='OpenMMLab stack not installed (run tools/setup_env.sh)')
 pytest.importorskip('monai', reason='MONAI not installed (requirements/openmmlab.txt)')
-from conftest import REPO_ROOT  # noqa: E402
+from conftest import REPO_ROOT, run_tool  # noqa: E402
 
 import mmseg_plugins  # noqa: E402,F401  (registers MonaiUNet, PassThroughHead, UnifiedFocalLoss)
 from hemaseg.losses import unified_focal_loss  # noqa: E402
@@ -177,10 +175,7 @@ def test_train_pipeline_keeps_image_and_mask_aligned(tiny_dataset, tmp_path):
 
 
 def run(args, env):
-    proc = subprocess.run([sys.executable, *args], env=env, cwd=REPO_ROOT, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise AssertionError(f'{args} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}')
-    return proc
+    return run_tool(args, env=env)
 
 
 def test_tiny_training_then_test_through_the_tools(tiny_dataset, tmp_path, run_env):

@@ -2,10 +2,7 @@
 tools/test.py (checkpoint `none`), NucleusMetric's extra_predictions, and checkpoint handling."""
 import csv
 import json
-import os
 import os.path as osp
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -13,7 +10,7 @@ import torch
 from scipy import ndimage as ndi
 
 pytest.importorskip('mmseg', reason='OpenMMLab stack not installed (run tools/setup_env.sh)')
-from conftest import REPO_ROOT  # noqa: E402
+from conftest import REPO_ROOT, run_tool  # noqa: E402
 
 from hemaseg.data.io import read_image, read_mask  # noqa: E402
 from hemaseg.handcrafted import HandcraftedParams, segment_nucleus_handcrafted  # noqa: E402
@@ -29,11 +26,8 @@ def data_opts(root):  # the tiny configs are test-only: no train_dataloader
 
 
 def run_test_tool(config, checkpoint, work, root, *extra):
-    env = dict(os.environ, PYTHONPATH=REPO_ROOT, OMP_NUM_THREADS='1')
-    proc = subprocess.run([sys.executable, osp.join(REPO_ROOT, 'tools', 'test.py'), config, checkpoint,
-                           '--work-dir', str(work), '--per-image-csv', str(work / 'per_image.csv'),
-                           '--cfg-options', *data_opts(root), *extra], env=env, capture_output=True, text=True)
-    assert proc.returncode == 0, f'{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}'
+    run_tool([osp.join(REPO_ROOT, 'tools', 'test.py'), config, checkpoint, '--work-dir', work,
+              '--per-image-csv', work / 'per_image.csv', '--cfg-options', *data_opts(root), *extra])
     with open(work / 'test_metrics.json') as f:
         metrics = json.load(f)
     with open(work / 'per_image.csv') as f:

@@ -13,16 +13,13 @@ import pytest
 import torch
 
 pytest.importorskip('mmseg', reason='OpenMMLab stack not installed (run tools/setup_env.sh)')
-from conftest import REPO_ROOT, TINY_CONFIG  # noqa: E402
+from conftest import REPO_ROOT, TINY_CONFIG, run_tool  # noqa: E402
 
 TOOLS = osp.join(REPO_ROOT, 'tools')
 
 
 def run(args, env, cwd=REPO_ROOT, check=True):
-    proc = subprocess.run([sys.executable, *args], env=env, cwd=cwd, capture_output=True, text=True)
-    if check and proc.returncode != 0:
-        raise AssertionError(f'{args} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}')
-    return proc
+    return run_tool(args, env=env, cwd=cwd, check=check)
 
 
 def data_opts(root):

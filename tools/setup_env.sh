@@ -46,6 +46,11 @@ took() { log "$1 took $((SECONDS - step_start)) s"; step_start=$SECONDS; }
 export MAX_JOBS=${MAX_JOBS:-$(nproc)}
 
 [ -x "$PY" ] || { log "creating $VENV with $PYTHON"; "$PYTHON" -m venv "$VENV"; }
+# A full .venv is ~5.6 GB (torch's CUDA libraries most of it); pip unpacks wheels in TMPDIR.
+free_mb=$(df -Pm "$VENV" | awk 'NR == 2 {print $4}')
+if ! "$PY" -c 'import torch' 2>/dev/null && [ "${free_mb:-0}" -lt 8192 ]; then
+    log "warning: ${free_mb} MB free beside $VENV; the environment needs ~6 GB (and pip ~2 GB more while it installs)"
+fi
 PIP=("$PY" -m pip install --disable-pip-version-check -q)
 
 # A real torchvision operator, not just an import: a mismatched pair imports torch fine and
