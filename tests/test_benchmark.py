@@ -347,6 +347,14 @@ def test_network_input_normalises_like_the_data_preprocessor_and_size_divisor_is
         benchmark._check_size_divisor('M', 'm.py', model, 60)
 
 
+def test_printed_command_can_be_pasted_back_into_a_shell():
+    import shlex
+    argv = ['--size', '128', '--models', 'SegNeXt-T', 'ALL-FABNET w/o FAB', '--out', 'work_dirs/b.md']
+    command = benchmark.command_line(argv)
+    assert command == "python tools/benchmark.py --size 128 --models SegNeXt-T 'ALL-FABNET w/o FAB' --out work_dirs/b.md"
+    assert shlex.split(command)[2:] == argv
+
+
 @pytest.mark.skipif(not have('mmengine'), reason='OpenMMLab stack not installed (run tools/setup_env.sh)')
 def test_cad_child_reports_the_handcrafted_algorithm_without_parameters_or_gmacs():
     import json

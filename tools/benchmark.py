@@ -66,6 +66,7 @@ import math
 import os
 import os.path as osp
 import platform
+import shlex
 import subprocess
 import sys
 import time
@@ -638,6 +639,12 @@ def machine(device: str) -> str:
     return f'{cpu}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads)'
 
 
+def command_line(argv: Sequence[str]) -> str:
+    """The command that reproduces this run, quoted for a shell: model names such as
+    "ALL-FABNET w/o FAB" contain spaces, and the command is printed to be pasted back."""
+    return shlex.join(['python', 'tools/benchmark.py', *argv])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--size', type=int, default=512)
@@ -708,7 +715,7 @@ def main():
 
     analyses = [analyse(run, baseline_of) for run in runs]
     table = format_table(static, analyses[0], baseline_of, args.batch)
-    command = 'python tools/benchmark.py ' + ' '.join(sys.argv[1:])
+    command = command_line(sys.argv[1:])
     if args.task == 'det':
         shape = f'{args.batch} image(s) per step at each config\'s size ({", ".join(f"{m} {DET_MODELS[m][1]}" for m in static)})'
         bases = ' and '.join(dict.fromkeys(baseline_of[m] for m in static))
