@@ -1,7 +1,10 @@
 import os
 import os.path as osp
+import re
+import shutil
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -46,7 +49,6 @@ def failure_cause(proc) -> str:
     """The line that says why a tool failed: the last exception line of its stderr (a Python
     traceback ends with ``Type: message``), else its last non-empty output line. CI shows only
     part of a failing test's output, so the assertion message leads with this line."""
-    import re
     lines = [ln.strip() for ln in (proc.stderr or '').splitlines() if ln.strip()]
     exception = re.compile(r'^([A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)|AssertionError)\b')
     cause = next((ln for ln in reversed(lines) if exception.match(ln)), None)
@@ -54,8 +56,6 @@ def failure_cause(proc) -> str:
         tail = lines or [ln.strip() for ln in (proc.stdout or '').splitlines() if ln.strip()]
         cause = tail[-1] if tail else '(no output)'
     if 'No space left on device' in (proc.stderr or '') + (proc.stdout or ''):
-        import shutil
-        import tempfile
         free = shutil.disk_usage(tempfile.gettempdir()).free / 2**30
         cause += f' [disk full: {free:.1f} GiB free in {tempfile.gettempdir()} now]'
     return cause
