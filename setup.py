@@ -15,6 +15,13 @@ cross-validation t-test). The frameworks are extras, pinned as in ``requirements
 """
 from setuptools import find_packages, setup
 
+
+def _requirements(path):
+    """The requirement lines of a requirements file (comments and blank lines dropped)."""
+    with open(path) as f:
+        return [line.split('#', 1)[0].strip() for line in f if line.split('#', 1)[0].strip()]
+
+
 OPENMMLAB = [
     'mmcv==2.1.0',  # compiled ops (RoIAlign, NMS) of mmseg / mmdet; see the module doc
     'mmengine==0.10.7',
@@ -25,6 +32,9 @@ OPENMMLAB = [
     # torchvision by mmpretrain (its transforms) and mmdet (MaxIoUAssigner on GPU).
     'ftfy',
     'regex',
+    # ... and importlib_metadata by mmpretrain (its dependency checks); a GPU node without it
+    # failed at `import mmpretrain`.
+    'importlib_metadata',
     # mmcv 2.1.0 compiles with C++17, which torch >= 2.14 headers no longer accept; torchvision
     # 0.28 is the build that goes with torch 2.13 (without the bound pip would take a newer
     # torchvision and replace torch with the one it needs).
@@ -44,8 +54,9 @@ setup(
     install_requires=['numpy', 'opencv-python-headless', 'pycocotools', 'scipy', 'torch'],
     extras_require={
         'openmmlab': OPENMMLAB,
-        # Everything det2_plugins imports except detectron2 itself (see the module doc).
-        'detectron2': ['torchvision'],
+        # Everything det2_plugins imports except detectron2 itself (see the module doc), and what
+        # Detectron2 imports at run time (requirements/detectron2.txt; it is built with --no-deps).
+        'detectron2': ['torchvision', *_requirements('requirements/detectron2.txt')],
         'tests': ['pytest'],
     },
 )

@@ -87,6 +87,7 @@ def add_attention_fpn_config(cfg: CN) -> None:
 def add_hemaseg_config(cfg: CN) -> None:
     """All plugin keys, plus data keys used by ``tools/det2_train_net.py``.
 
+    ``SOLVER.AMP.PRECISION``: ``"float16"`` or ``"bfloat16"`` autocast when ``SOLVER.AMP.ENABLED``.
     ``INPUT.FIXED_SIZE`` (h, w): when non-zero, every image is resized to exactly this size
     without keeping the aspect ratio (YOLACT's 550 x 550); otherwise the usual
     ``MIN_SIZE_*`` / ``MAX_SIZE_*`` resize applies. ``INPUT.VERTICAL_FLIP`` adds a vertical
@@ -102,3 +103,6 @@ def add_hemaseg_config(cfg: CN) -> None:
     cfg.INPUT.VERTICAL_FLIP = False
     cfg.DATASETS.COCO_ROOT = ""
     cfg.DATASETS.COCO_NAME = "wbc_coco"
+    # Autocast dtype of SOLVER.AMP.ENABLED: "float16" (Detectron2's, with a dynamic loss scale) or
+    # "bfloat16" (no loss scale: bf16 has fp32's exponent range). det2_plugins.engine.Trainer.
+    cfg.SOLVER.AMP.PRECISION = "float16"

@@ -23,12 +23,11 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from detectron2.checkpoint import DetectionCheckpointer  # noqa: E402
-from detectron2.config import get_cfg  # noqa: E402
 from detectron2.data import transforms as T  # noqa: E402
 from detectron2.modeling import build_model  # noqa: E402
 
-from det2_plugins import add_hemaseg_config  # noqa: E402
 from det2_plugins.data import build_augmentations  # noqa: E402
+from det2_plugins.engine import build_cfg  # noqa: E402
 from hemaseg.instance_inference import (IMAGE_EXTS, InstancePrediction, collect_images,  # noqa: E402
                                         report_failures, run_instance_inference)
 
@@ -67,13 +66,7 @@ def main(argv=None):
     failed = [(p, "no such file or folder") for p in missing]
     if not files and not failed:
         sys.exit(f"error: no images ({', '.join(IMAGE_EXTS)}) found in {args.inputs}")
-    cfg = get_cfg()
-    add_hemaseg_config(cfg)
-    cfg.merge_from_file(args.config_file)
-    cfg.merge_from_list(["MODEL.WEIGHTS", args.weights, *args.opts])
-    if cfg.MODEL.DEVICE.startswith("cuda") and not torch.cuda.is_available():
-        cfg.MODEL.DEVICE = "cpu"
-    cfg.freeze()
+    cfg = build_cfg(args.config_file, ["MODEL.WEIGHTS", args.weights, *args.opts])
     _, failed = run_instance_inference(files, build_predictor(cfg), args.out, args.score_thr, failed)
     report_failures(failed)
 

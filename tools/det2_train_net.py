@@ -10,11 +10,15 @@ R-Mask R-CNN, Mask R-CNN) with Detectron2's ``DefaultTrainer`` and ``COCOEvaluat
 Trailing ``KEY VALUE`` pairs override the config (``DATASETS.COCO_ROOT /data/wbc_coco``,
 ``SOLVER.MAX_ITER 100``, ...). Every ``DATASETS.COCO_ROOT/annotations/<split>.json`` is
 registered as ``<DATASETS.COCO_NAME>_<split>`` before training. Without CUDA the model runs on
-the CPU (one process).
+the CPU (one process). ``SOLVER.AMP.ENABLED True`` trains with fp16 autocast and a loss scale;
+add ``SOLVER.AMP.PRECISION bfloat16`` for bf16 (Ampere and newer).
+
+The set-up is Detectron2's ``default_setup`` except that its environment report runs in a child
+process (``det2_plugins.engine.setup_run``): it segfaulted on a CUDA 13 node, and now only its
+log line is lost.
 """
 from __future__ import annotations
 
-import logging
 import os
 import sys
 
@@ -24,53 +28,18 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import detectron2.utils.comm as comm  # noqa: E402
 from detectron2.checkpoint import DetectionCheckpointer  # noqa: E402
-from detectron2.config import get_cfg  # noqa: E402
-from detectron2.data import build_detection_test_loader, build_detection_train_loader  # noqa: E402
-from detectron2.engine import DefaultTrainer, default_argument_parser, default_setup, launch  # noqa: E402
-from detectron2.evaluation import COCOEvaluator, verify_results  # noqa: E402
+from detectron2.engine import default_argument_parser, launch  # noqa: E402
+from detectron2.evaluation import verify_results  # noqa: E402
 
-from det2_plugins import add_hemaseg_config, build_mapper, register_coco_folder  # noqa: E402
-from det2_plugins.data import check_datasets_registered  # noqa: E402
-
-logger = logging.getLogger("det2_train_net")
-
-
-class Trainer(DefaultTrainer):
-    """``DefaultTrainer`` with our data mapper and COCO box + mask evaluation."""
-
-    @classmethod
-    def build_train_loader(cls, cfg):
-        return build_detection_train_loader(cfg, mapper=build_mapper(cfg, True))
-
-    @classmethod
-    def build_test_loader(cls, cfg, dataset_name):
-        return build_detection_test_loader(cfg, dataset_name, mapper=build_mapper(cfg, False))
-
-    @classmethod
-    def build_evaluator(cls, cfg, dataset_name, output_folder=None):
-        output_folder = output_folder or os.path.join(cfg.OUTPUT_DIR, "inference", dataset_name)
-        return COCOEvaluator(dataset_name, tasks=("bbox", "segm"), distributed=True, output_dir=output_folder)
+from det2_plugins.engine import Trainer, build_cfg, register_datasets, setup_run  # noqa: E402
 
 
 def setup(args):
-    cfg = get_cfg()
-    add_hemaseg_config(cfg)
-    if not os.path.isfile(args.config_file):
-        raise SystemExit(f"config file {args.config_file!r} does not exist")
-    cfg.merge_from_file(args.config_file)
-    cfg.merge_from_list(args.opts)
-    if cfg.MODEL.DEVICE.startswith("cuda") and not torch.cuda.is_available():
-        cfg.MODEL.DEVICE = "cpu"
-    cfg.freeze()
-    default_setup(cfg, args)
+    cfg = build_cfg(args.config_file, args.opts)
+    # default_setup without collect_env_info in this process: on a CUDA 13 node that report
+    # segfaulted before the first iteration (det2_plugins/engine.py).
+    setup_run(cfg, args)
     return cfg
-
-
-def register_datasets(cfg) -> None:
-    if cfg.DATASETS.COCO_ROOT:
-        names = register_coco_folder(cfg.DATASETS.COCO_ROOT, cfg.DATASETS.COCO_NAME)
-        logger.info("registered %s", ", ".join(names))
-    check_datasets_registered(cfg)
 
 
 def main(args):

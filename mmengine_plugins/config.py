@@ -1,0 +1,178 @@
+"""Config handling shared by every OpenMMLab tool and by :mod:`mmengine_plugins.probe`: ``{fold}``
+templates, ``--cfg-options`` parsing, CPU process groups, and the run options of ``tools/train.py``
+(mixed precision, channels-last, cuDNN benchmark, data-loader workers, learning-rate scaling).
+Plain config dicts and torch only; no downstream OpenMMLab library is imported."""
+from __future__ import annotations
+
+import os
+
+
+def parse_cfg_options(options):
+    """``['a.b=1', 'c=x']`` -> the dict ``--cfg-options`` gives (mmengine's DictAction: ints, lists ...)."""
+    import argparse
+
+    from mmengine.config import DictAction
+    if not options:
+        return {}
+    p = argparse.ArgumentParser(prog='--cfg-options')
+    p.add_argument('--cfg-options', nargs='+', action=DictAction)
+    return p.parse_args(['--cfg-options', *options]).cfg_options
+
+
+FOLD_TEMPLATE = '{fold}'
+
+
+def _dataset_ann_files(ds, key):
+    """``(key, owner dict)`` of every ``ann_file`` in a dataset config, through wrappers
+    (``dataset=`` of RepeatDataset / ClassBalancedDataset / MultiImageMixDataset,
+    ``datasets=[...]`` of ConcatDataset)."""
+    if not isinstance(ds, dict):
+        return
+    if isinstance(ds.get('ann_file'), str):
+        yield f'{key}.ann_file', ds
+    yield from _dataset_ann_files(ds.get('dataset'), f'{key}.dataset')
+    for i, sub in enumerate(ds.get('datasets') or []):
+        yield from _dataset_ann_files(sub, f'{key}.datasets.{i}')
+
+
+def ann_file_slots(cfg):
+    """``(key, owner dict)`` of every ``ann_file`` in ``*_dataloader.dataset`` (wrappers included)
+    and in ``*_evaluator`` (a dict or a list of dicts); ``owner['ann_file']`` is the path."""
+    for name in list(cfg.keys()):
+        value = cfg[name]
+        if name.endswith('_dataloader') and isinstance(value, dict):
+            yield from _dataset_ann_files(value.get('dataset'), f'{name}.dataset')
+        elif name.endswith('_evaluator'):
+            many = isinstance(value, (list, tuple))
+            for i, ev in enumerate(value if many else [value]):
+                if isinstance(ev, dict) and isinstance(ev.get('ann_file'), str):
+                    yield (f'{name}.{i}.ann_file' if many else f'{name}.ann_file'), ev
+
+
+def resolve_fold(cfg, source='config'):
+    """Replace ``{fold}`` in every dataloader/evaluator ``ann_file`` with ``cfg.fold``.
+
+    The base configs write their split paths as templates (``'splits/fold{fold}_train.txt'``)
+    because an f-string is evaluated when the base file is parsed: a later
+    ``--cfg-options fold=1`` or ``fold = 1`` in a child config would then change nothing
+    and the run would silently read fold 0. Call this after every override is merged.
+    Returns ``{key: resolved path}`` of the keys that held the template (empty if none).
+    Raises SystemExit naming the key when a template is present but ``fold`` is not a
+    non-negative integer.
+    """
+    templated = [(key, owner) for key, owner in ann_file_slots(cfg) if FOLD_TEMPLATE in owner['ann_file']]
+    if not templated:
+        return {}
+    fold = cfg.get('fold')
+    if fold is None:
+        raise SystemExit(f"error: {source}: {templated[0][0]}={templated[0][1]['ann_file']!r} contains "
+                         f"'{FOLD_TEMPLATE}' but the config has no top-level `fold`; add `fold = 0` to it "
+                         'or pass --cfg-options fold=K')
+    if isinstance(fold, bool) or not isinstance(fold, int) or fold < 0:
+        raise SystemExit(f'error: {source}: fold must be a non-negative integer (it fills '
+                         f"'{FOLD_TEMPLATE}' in {templated[0][0]}), got {fold!r}")
+    resolved = {}
+    for key, owner in templated:
+        owner['ann_file'] = resolved[key] = owner['ann_file'].replace(FOLD_TEMPLATE, str(fold))
+    return resolved
+
+
+def init_cpu_process_group(cfg) -> None:
+    """Start the gloo process group ourselves on machines without CUDA.
+
+    MMEngine's ``init_dist`` calls ``torch.cuda.set_device`` unconditionally and its
+    default DDP wrapper passes ``device_ids=[LOCAL_RANK]``, so both fail on a CPU-only
+    node. The Runner skips ``init_dist`` when a process group already exists, and a
+    ``model_wrapper_cfg`` without device ids gives CPU DDP. CUDA machines are untouched.
+    """
+    import torch
+    import torch.distributed as dist
+    if torch.cuda.is_available() or dist.is_initialized():
+        return
+    backend = cfg.get('env_cfg', {}).get('dist_cfg', {}).get('backend', 'gloo')
+    if backend != 'gloo':
+        print(f'no CUDA device: using the gloo backend instead of {backend}')
+    dist.init_process_group(backend='gloo')
+    if cfg.get('model_wrapper_cfg') is None:
+        cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False,
+                                     find_unused_parameters=cfg.get('find_unused_parameters', False))
+
+
+# --------------------------------------------------------------------------- run options of tools/train.py
+AMP_DTYPES = {'fp16': 'float16', 'bf16': 'bfloat16'}
+
+
+def apply_amp(cfg, mode: str, cuda: bool | None = None, bf16: bool | None = None) -> None:
+    """Mixed precision through MMEngine's ``AmpOptimWrapper``: ``'fp16'`` with a dynamic loss scale
+    (fp16's small exponent range underflows small gradients without it), ``'bf16'`` without one
+    (bf16 has fp32's exponent range; the scaler would only add inf checks). Autocast keeps
+    reductions, softmax and losses in fp32 either way.
+
+    ``cuda`` / ``bf16`` default to what this machine has. Raises SystemExit, saying what to do
+    instead, without a CUDA GPU (MMEngine's AMP wrapper is GPU-only) or, for bf16, on a GPU
+    without bf16 (compute capability < 8.0).
+    """
+    import torch
+    if mode not in AMP_DTYPES:
+        raise SystemExit(f'error: --amp {mode!r}: choose one of {", ".join(AMP_DTYPES)}')
+    cuda = torch.cuda.is_available() if cuda is None else cuda
+    if not cuda:
+        raise SystemExit(f'error: --amp {mode} needs a CUDA GPU (MMEngine\'s AmpOptimWrapper runs on GPUs only); '
+                         'train in fp32 on the CPU (leave out --amp)')
+    if mode == 'bf16' and not (torch.cuda.is_bf16_supported() if bf16 is None else bf16):
+        raise SystemExit('error: --amp bf16: this GPU has no bf16 support (compute capability < 8.0); use --amp fp16')
+    wrapper = cfg.optim_wrapper
+    wrapper['type'] = 'AmpOptimWrapper'
+    wrapper['dtype'] = AMP_DTYPES[mode]
+    if mode == 'bf16':
+        wrapper['loss_scale'] = dict(enabled=False)
+    else:
+        wrapper.setdefault('loss_scale', 'dynamic')
+
+
+def resolve_workers(value: str | int, processes: int = 1, cpus: int | None = None) -> int:
+    """Data-loader workers per process: an int as given, or ``'auto'``: the cores left after one
+    main process per training process, shared among ``processes`` runs, at most 8 each (more
+    only feed small fixed-size crops faster than a step consumes them)."""
+    if str(value) != 'auto':
+        n = int(value)
+        if n < 0:
+            raise SystemExit(f'error: --workers must be >= 0 or auto, got {value}')
+        return n
+    cpus = cpus if cpus is not None else (len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity')
+                                          else os.cpu_count() or 1)
+    return max(1, min(8, cpus // max(1, processes) - 1))
+
+
+def apply_workers(cfg, workers: int) -> None:
+    """``num_workers`` of every ``*_dataloader``; persistent workers when there are any (no re-spawn
+    at every validation)."""
+    for name in list(cfg.keys()):
+        if name.endswith('_dataloader') and isinstance(cfg[name], dict):
+            cfg[name]['num_workers'] = workers
+            cfg[name]['persistent_workers'] = workers > 0
+
+
+def apply_auto_scale_lr(cfg, base_batch_size: int) -> None:
+    """Scale the learning rate linearly with the total batch (GPUs x ``train_dataloader.batch_size``)
+    through MMEngine's ``auto_scale_lr`` (Goyal et al., "Accurate, Large Minibatch SGD", 2017,
+    arXiv:1706.02677). ``base_batch_size`` is the batch the config's rate was chosen for: the
+    config's own ``auto_scale_lr.base_batch_size`` when it states one, else the config's batch
+    before any ``--cfg-options`` (what :func:`config_batch_size` read)."""
+    stated = (cfg.get('auto_scale_lr') or {}).get('base_batch_size')
+    cfg.auto_scale_lr = dict(enable=True, base_batch_size=stated or base_batch_size)
+
+
+def config_batch_size(cfg) -> int | None:
+    """``train_dataloader.batch_size`` of a config (None if it has no training loader)."""
+    loader = cfg.get('train_dataloader')
+    return loader.get('batch_size') if isinstance(loader, dict) else None
+
+
+def apply_channels_last(cfg) -> None:
+    """Add :class:`mmengine_plugins.hooks.ChannelsLastHook` (NHWC weights: Tensor Core convolutions
+    without layout transposes under AMP)."""
+    hooks = list(cfg.get('custom_hooks') or [])
+    if not any(isinstance(h, dict) and h.get('type') == 'ChannelsLastHook' for h in hooks):
+        hooks.append(dict(type='ChannelsLastHook'))
+    cfg.custom_hooks = hooks

@@ -1,0 +1,87 @@
+"""MMEngine hooks of the GPU options: channels-last weights and a time-bounded probe run.
+
+Registered in MMEngine's root ``HOOKS`` registry, so every downstream scope (mmseg, mmdet,
+mmpretrain) finds them by name (child registries fall back to their parent).
+"""
+from __future__ import annotations
+
+import time
+
+import torch
+from mmengine.hooks import Hook
+from mmengine.registry import HOOKS
+
+
+@HOOKS.register_module()
+class ChannelsLastHook(Hook):
+    """Moves the model's 4-D weights to ``torch.channels_last`` (NHWC) before training and testing.
+
+    cuDNN's fast fp16/bf16 convolutions work in NHWC; with NCHW weights every convolution pays for
+    layout transposes. The data preprocessors still emit NCHW batches: a convolution with an NHWC
+    weight returns NHWC (PyTorch follows the weight's suggested memory format), so after the first
+    layer the whole network runs channels-last. Non-4-D tensors are left as they are.
+    """
+
+    def _convert(self, runner) -> None:
+        runner.model.to(memory_format=torch.channels_last)
+
+    def before_train(self, runner) -> None:
+        self._convert(runner)
+
+    def before_val(self, runner) -> None:
+        self._convert(runner)
+
+    def before_test(self, runner) -> None:
+        self._convert(runner)
+
+
+@HOOKS.register_module()
+class TimeBoundedProbeHook(Hook):
+    """Stops training after ``train_seconds`` and records what ``tools/gpu_check.py`` reports.
+
+    Records every iteration's total loss as a detached tensor (converted once, after training,
+    so the probe adds no host-device synchronisation per iteration), the wall time of the
+    iterations after the first ``warmup_iters`` (cuDNN autotuning and lazy initialisation
+    excluded; CUDA synchronised at both ends) and the peak CUDA memory. ``runner.train_loop.
+    stop_training`` ends the loop at the next iteration boundary, as MMEngine's early stopping does.
+    """
+    priority = 'VERY_LOW'
+
+    def __init__(self, train_seconds: float, warmup_iters: int = 5):
+        self.train_seconds = train_seconds
+        self.warmup_iters = warmup_iters
+        self.losses: list = []
+        self.timed_iterations = 0
+        self.timed_seconds = 0.0
+        self._t0 = self._t_warm = None
+
+    @staticmethod
+    def _sync() -> None:
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+
+    def before_train(self, runner) -> None:
+        if torch.cuda.is_available():
+            torch.cuda.reset_peak_memory_stats()
+        self._t0 = time.monotonic()
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        loss = (outputs or {}).get('loss')
+        if isinstance(loss, torch.Tensor):
+            self.losses.append(loss.detach())
+        done = len(self.losses)
+        if done == self.warmup_iters:
+            self._sync()
+            self._t_warm = time.monotonic()
+        if time.monotonic() - self._t0 > self.train_seconds:
+            runner.train_loop.stop_training = True
+
+    def after_train(self, runner) -> None:
+        self._sync()
+        if self._t_warm is not None:
+            self.timed_seconds = time.monotonic() - self._t_warm
+            self.timed_iterations = len(self.losses) - self.warmup_iters
+
+    def loss_values(self) -> list:
+        """The recorded losses as floats (one transfer for all of them)."""
+        return torch.stack(self.losses).float().cpu().tolist() if self.losses else []
