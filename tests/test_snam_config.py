@@ -131,7 +131,8 @@ def _make_sn_am_source(root, n_images=5, size=200):
 def test_trains_two_iterations_on_the_converter_output(tmp_path):
     _make_sn_am_source(tmp_path / 'raw')
     # What the README's command writes (crops smaller than 350 px: CPU time), at the config's path.
-    convert_sn_am(tmp_path / 'raw', tmp_path / 'data' / 'sn_am', crop_size=96, log=lambda _: None)
+    convert_sn_am(tmp_path / 'raw', tmp_path / 'data' / 'sn_am', crop_size=96, near_dup_distance=None,
+                  log=lambda _: None)  # its 5 drawn crops look alike (dHash): grouped, no split could be made
     train = (tmp_path / 'data/sn_am/splits/fold0_train.txt').read_text().split()
     assert len(train) == 3  # 5 crops in 5 chunks: 3 train, 1 val, 1 test -> 2 iterations of batch 2
     work = tmp_path / 'work'

@@ -51,7 +51,7 @@ import numpy as np
 from .all_idb2 import CLASSIFICATION_CLASSES, list_labelled_images
 from .annotations import IMAGE_EXTS, find_annotated_images
 from .classification import LEAKAGE_WARNING, ClassificationWriter, summarize_class_folds
-from .duplicates import group_identical_images, pixel_digest
+from .duplicates import NEAR_DUP_DISTANCE, check_near_dup_distance, group_identical_images, pixel_digest
 from .io import DatasetError, PathLike, check_same_size, map_mask_values, read_image, read_mask
 from .layout import DatasetWriter, load_meta, summarize_folds
 from .splits import NUM_FOLDS
@@ -166,10 +166,12 @@ def _reset_points_dir(out: Path) -> None:
 
 def convert_all_idb1(src: PathLike, out: PathLike, masks: PathLike | None = None, seed: int = 0,
                      num_folds: int = NUM_FOLDS, snap_tolerance: int = 60,
+                     near_dup_distance: int | None = NEAR_DUP_DISTANCE,
                      log: Callable[[str], None] = print) -> dict:
     """Convert ALL-IDB1 into ``out``: classification layout + centroids, or with ``masks`` the 'wholecell'
     segmentation layout + centroids (see the module doc). Every image, ``.xyc`` file and mask is read
-    and checked before ``out`` is touched. Returns meta.json as a dict."""
+    and checked before ``out`` is touched. ``near_dup_distance``: dHash threshold of near-duplicate
+    fields kept in one chunk, joined within a label (None or negative: off). Returns meta.json as a dict."""
     t0 = time.perf_counter()
     src = Path(src).resolve()
     mask_dir = Path(masks).resolve() if masks is not None else None
@@ -199,23 +201,28 @@ def convert_all_idb1(src: PathLike, out: PathLike, masks: PathLike | None = None
     log(f'warning: {LEAKAGE_WARNING}')
     extra = {'labels': label, 'blast_centroids': points, 'centroid_convention': CENTROID_CONVENTION,
              'points_dir': POINTS_DIR, 'centroid_warnings': warnings,
-             'grouping': 'identical images only (ALL-IDB1 file names do not identify the patient)',
+             'grouping': ('identical images' + ('' if check_near_dup_distance(near_dup_distance) is None
+                                                 else ' and near-duplicates')
+                          + ' only (ALL-IDB1 file names do not identify the patient)'),
              'leakage_warning': LEAKAGE_WARNING}
     if mask_dir is None:
-        meta = _write_classification(src, Path(out), items, sizes, points, extra, seed, num_folds, log)
+        meta = _write_classification(src, Path(out), items, sizes, points, extra, seed, num_folds,
+                                     near_dup_distance, log)
     else:
         meta = _write_segmentation(src, Path(out), items, mask_files, sizes, points, digests, repaired, extra,
-                                   seed, num_folds, snap_tolerance, mask_dir, log)
+                                   seed, num_folds, snap_tolerance, mask_dir, near_dup_distance, log)
     counts = Counter(label.values())
     log(f'done in {time.perf_counter() - t0:.1f} s: {len(items)} fields (ALL {counts["ALL"]}, normal '
         f'{counts["normal"]}), {sum(len(p) for p in points.values())} blast centroids -> {out}')
     return meta
 
 
-def _write_classification(src: Path, out: Path, items, sizes, points, extra, seed, num_folds, log) -> dict:
+def _write_classification(src: Path, out: Path, items, sizes, points, extra, seed, num_folds, near_dup_distance,
+                          log) -> dict:
     log(f'no masks: writing the ALL-vs-normal classification layout. {NO_MASKS_NOTE}')
     writer = ClassificationWriter(out, dataset='all_idb1', classes=CLASSIFICATION_CLASSES, converter='all_idb1',
                                   source=str(src), seed=seed, num_folds=num_folds,
+                                  near_dup_distance=near_dup_distance, log=log,
                                   options={'task': 'classification', 'masks': None, 'seed': seed})
     _reset_points_dir(out)
     for i, (stem, path, lab) in enumerate(items, 1):
@@ -233,13 +240,13 @@ def _write_classification(src: Path, out: Path, items, sizes, points, extra, see
 
 
 def _write_segmentation(src: Path, out: Path, items, mask_files, sizes, points, digests, repaired, extra, seed,
-                        num_folds, snap_tolerance, mask_dir: Path, log) -> dict:
+                        num_folds, snap_tolerance, mask_dir: Path, near_dup_distance, log) -> dict:
     stems = [s for s, _, _ in items]
     groups, identical = group_identical_images(stems, digests, extra['labels'])
     for g in identical:
         log(f'  identical images kept in one chunk: {", ".join(g)}')
     writer = DatasetWriter(out, dataset='all_idb1', classes=TARGET, converter='all_idb1', source=str(src),
-                           seed=seed, num_folds=num_folds,
+                           seed=seed, num_folds=num_folds, near_dup_distance=near_dup_distance, log=log,
                            options={'task': 'segmentation', 'target': TARGET, 'masks': str(mask_dir), 'seed': seed,
                                     'snap_tolerance': snap_tolerance})
     _reset_points_dir(out)

@@ -47,7 +47,7 @@ import numpy as np
 from ..metrics import METRIC_NAMES, confusion_counts, scores, summarize
 from .annotations import IMAGE_EXTS
 from .classification import LEAKAGE_WARNING, ClassificationWriter, summarize_class_folds
-from .duplicates import group_identical_images, pixel_digest
+from .duplicates import NEAR_DUP_DISTANCE, group_identical_images, pixel_digest
 from .io import DatasetError, PathLike, check_same_size, map_mask_values, read_image, read_mask
 from .layout import CLASS_MODES, DatasetWriter, load_meta, summarize_folds
 from .splits import NUM_FOLDS
@@ -174,12 +174,14 @@ def read_region_mask(path: Path, annotator: str, snap_tolerance: int = 60, log: 
 
 def convert_all_idb2(src: PathLike, out: PathLike, target: str = 'nucleus', annotator: str = 'putzu',
                      seed: int = 0, num_folds: int = NUM_FOLDS, snap_tolerance: int = 60,
-                     log: Callable[[str], None] = print) -> dict:
+                     near_dup_distance: int | None = NEAR_DUP_DISTANCE, log: Callable[[str], None] = print) -> dict:
     """Convert ALL-IDB2 images + one annotator's masks into the segmentation layout in ``out``.
 
     Every image and mask is read and checked before ``out`` is touched. meta.json adds
     ``annotator``, ``target``, ``labels`` {stem: 'ALL' | 'normal'} and
     ``identical_images`` [[stem, ...]] to the standard keys. Returns a summary dict.
+    ``near_dup_distance``: dHash threshold of near-duplicates kept in one chunk, joined within a
+    label (None or negative: off; :mod:`hemaseg.data.duplicates`).
     """
     t0 = time.perf_counter()
     _check_target(target)
@@ -203,7 +205,7 @@ def convert_all_idb2(src: PathLike, out: PathLike, target: str = 'nucleus', anno
         log(f'  identical images kept in one chunk: {", ".join(g)}')
 
     writer = DatasetWriter(out, dataset='all_idb2', classes=target, converter='all_idb2', source=str(src),
-                           seed=seed, num_folds=num_folds,
+                           seed=seed, num_folds=num_folds, near_dup_distance=near_dup_distance, log=log,
                            options={'task': 'segmentation', 'target': target, 'annotator': annotator,
                                     'seed': seed, 'snap_tolerance': snap_tolerance})
     for stem, image, labels in samples:
@@ -221,22 +223,26 @@ def convert_all_idb2(src: PathLike, out: PathLike, target: str = 'nucleus', anno
 
 
 def convert_all_idb2_classification(src: PathLike, out: PathLike, seed: int = 0, num_folds: int = NUM_FOLDS,
+                                    near_dup_distance: int | None = NEAR_DUP_DISTANCE,
                                     log: Callable[[str], None] = print) -> dict:
     """ALL-IDB2 as ALL-vs-normal classification (label from the file name) in the layout of
-    :mod:`hemaseg.data.classification`; identical images share a chunk. Returns meta.json as a dict."""
+    :mod:`hemaseg.data.classification`; identical images and near-duplicates (dHash within
+    ``near_dup_distance``; None or negative: off) share a chunk. Returns meta.json as a dict."""
     t0 = time.perf_counter()
     src = Path(src).resolve()
     items = list_images(src)
     log(f'converting {len(items)} images from {src} -> {out} [classification: {", ".join(CLASSIFICATION_CLASSES)}]')
     writer = ClassificationWriter(out, dataset='all_idb2', classes=CLASSIFICATION_CLASSES, converter='all_idb2',
                                   source=str(src), seed=seed, num_folds=num_folds,
+                                  near_dup_distance=near_dup_distance, log=log,
                                   options={'task': 'classification', 'seed': seed})
     for i, (_, path, lab) in enumerate(items, 1):
         writer.add(lab, path.name, path)
         if i % PROGRESS_EVERY == 0 or i == len(items):
             log(f'  [{i}/{len(items)}]')
     log(f'warning: {LEAKAGE_WARNING}')
-    writer.finalize({'grouping': 'identical images only (ALL-IDB2 file names identify neither the patient nor '
+    near = '' if writer.near_dup_distance is None else ' and near-duplicates'
+    writer.finalize({'grouping': f'identical images{near} only (ALL-IDB2 file names identify neither the patient nor '
                                  'the ALL-IDB1 field a crop was cut from)', 'leakage_warning': LEAKAGE_WARNING})
     meta = load_meta(out)
     for g in meta['identical_images']:

@@ -54,6 +54,7 @@ from pathlib import Path
 
 from .annotations import IMAGE_EXTS
 from .classification import PROGRESS_EVERY, ClassificationWriter, summarize_class_folds
+from .duplicates import NEAR_DUP_DISTANCE, check_near_dup_distance
 from .io import DatasetError, PathLike
 from .layout import load_meta
 from .splits import NUM_FOLDS
@@ -207,11 +208,15 @@ def _check_official_subjects(records: list[dict]) -> None:
 
 def convert_c_nmc_2019(src: PathLike, out: PathLike, split_mode: str = 'grouped', num_folds: int | None = None,
                        include_prelim_test: bool = False, seed: int = 0,
+                       near_dup_distance: int | None = NEAR_DUP_DISTANCE,
                        log: Callable[[str], None] = print) -> dict:
     """Convert C-NMC 2019 into the classification layout in ``out`` (see the module doc); return meta.json.
 
     ``num_folds``: default 5 for ``'grouped'``, the number of official chunks (3, or 4 with the
     prelim set) for ``'official'``. The source is listed and checked before ``out`` is touched.
+    ``near_dup_distance``: dHash threshold of near-duplicate cells kept in one chunk (None or
+    negative: off); in ``'official'`` mode pairs in two official chunks cannot be joined and are
+    reported as a warning and in meta.json instead.
     """
     t0 = time.perf_counter()
     if split_mode not in SPLIT_MODES:
@@ -242,6 +247,7 @@ def convert_c_nmc_2019(src: PathLike, out: PathLike, split_mode: str = 'grouped'
 
     writer = ClassificationWriter(out, dataset='c_nmc_2019', classes=CLASSES, converter='c_nmc_2019',
                                   source=str(root), seed=seed, num_folds=num_folds,
+                                  near_dup_distance=near_dup_distance, log=log,
                                   options={'split_mode': split_mode, 'include_prelim_test': include_prelim_test,
                                            'seed': seed})
     keys = []
@@ -258,7 +264,8 @@ def convert_c_nmc_2019(src: PathLike, out: PathLike, split_mode: str = 'grouped'
     extra = {'split_mode': split_mode,
              'official_folds': {c: {k: n[k] for k in CLASSES} for c, n in per_chunk.items()},
              'subjects': subjects, 'sources_file': 'sources.csv',
-             'grouping': 'subjects (second field of UID_<subject>_<image>_<cell>_<class>.bmp) and identical images'}
+             'grouping': 'subjects (second field of UID_<subject>_<image>_<cell>_<class>.bmp) and identical images'
+                         + ('' if check_near_dup_distance(near_dup_distance) is None else ' and near-duplicates')}
     chunk_of = ({k: chunk_names.index(r['fold']) for k, r in zip(keys, records)} if split_mode == 'official'
                 else None)
     writer.finalize(extra, chunk_of=chunk_of)

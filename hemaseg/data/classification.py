@@ -10,18 +10,23 @@ space into file and label)::
     <out>/meta.json                 task 'classification', classes (label index = position), num_images,
                                     folds, source, converter, options, counts {'all': {class: n},
                                     'folds': [{split: {class: n}}]}, image_sizes {'WxH': n},
-                                    identical_images [[key, ...]], groups {key: id} (members of groups
-                                    of two or more only; every other key is its own group), grouping
-                                    (how groups were formed) and, when nothing identifies the patient,
-                                    leakage_warning
+                                    identical_images [[key, ...]], near_duplicates (threshold, groups,
+                                    pairs: :class:`~hemaseg.data.duplicates.NearDuplicates`), groups
+                                    {key: id} (members of groups of two or more only; every other key is
+                                    its own group), grouping (how groups were formed) and, when nothing
+                                    identifies the patient, leakage_warning
 
 ``<file>`` keeps any sub-folder path under the class folder. Splits are the project's
 5-chunk rotation (:mod:`hemaseg.data.splits`: fold k tests chunk k, validates on chunk
 k+1), stratified by class. Groups keep items in one chunk: byte/pixel-identical images
-always (:mod:`hemaseg.data.duplicates`), and patients/slides when a ``group_regex``
-extracts an id from the path. Files are copied rather than re-encoded so lossy JPEGs
-are not compressed a second time; every one is decoded once so a corrupt file fails the
-conversion, naming it, instead of a training run hours later.
+always, near-duplicates (the same field photographed twice with a small shift, a
+re-saved JPEG: 64-bit dHash within ``near_dup_distance`` bits, joined transitively;
+:mod:`hemaseg.data.duplicates`) unless switched off, and patients/slides when a
+``group_regex`` extracts an id from the path. Near-duplicates in two classes cannot
+share a chunk of a class-stratified split; they are reported, not joined. Files are
+copied rather than re-encoded so lossy JPEGs are not compressed a second time; every one
+is decoded once so a corrupt file fails the conversion, naming it, instead of a training
+run hours later.
 
 Class-per-folder input (:func:`convert_class_folders`): ``<src>/<class>/…/*.{bmp,png,jpg,jpeg,tif,tiff}``.
 Image files are searched **recursively** under each class folder, because datasets often
@@ -40,7 +45,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from .annotations import IMAGE_EXTS
-from .duplicates import identical_groups, merge_groups, pixel_digest
+from .duplicates import (NEAR_DUP_DISTANCE, NearDuplicates, check_near_dup_distance, dhash_or_none,
+                         find_near_duplicates, identical_groups, merge_groups, pixel_digest)
 from .io import DatasetError, PathLike, read_image
 from .layout import load_meta, prepare_output_dir
 from .splits import (INCOMPLETE, NUM_FOLDS, SPLIT_NAMES, Fold, check_num_folds, folds_from_chunks, make_folds,
@@ -49,7 +55,8 @@ from .splits import (INCOMPLETE, NUM_FOLDS, SPLIT_NAMES, Fold, check_num_folds, 
 PROGRESS_EVERY = 200
 LEAKAGE_WARNING = ('no patient grouping: nothing given identifies the patient (or slide) of an image, so images of '
                    'one patient may fall on both sides of a split and scores may be optimistic; say so next to any '
-                   'result (byte/pixel-identical images are still kept together)')
+                   'result (byte/pixel-identical images, and near-duplicates unless switched off, are still kept '
+                   'together)')
 
 
 def _check_name(name: str, what: str) -> None:
@@ -66,11 +73,16 @@ class ClassificationWriter:
     ``out`` is handled as by :class:`~hemaseg.data.layout.DatasetWriter`: absent, empty or a
     previous converter output (its images/ and splits/ are replaced); ``.incomplete`` marks
     it until meta.json is written. ``classes`` fixes the label order (index = label).
+    ``near_dup_distance``: images whose dHashes differ in at most this many bits are kept in
+    one chunk (None or negative: only identical images); ``log`` prints the report.
     """
 
     def __init__(self, out: PathLike, *, dataset: str, classes: Sequence[str], converter: str, source: str,
-                 options: dict, seed: int = 0, num_folds: int = NUM_FOLDS) -> None:
-        check_num_folds(num_folds)  # before the output folder is touched
+                 options: dict, seed: int = 0, num_folds: int = NUM_FOLDS,
+                 near_dup_distance: int | None = NEAR_DUP_DISTANCE, log: Callable[[str], None] = print) -> None:
+        check_num_folds(num_folds)  # these checks come before the output folder is touched
+        self.near_dup_distance = check_near_dup_distance(near_dup_distance)
+        self.log = log
         classes = list(classes)
         if not classes or len(set(classes)) != len(classes):
             raise DatasetError(f'classes must be distinct and non-empty, got {classes}')
@@ -85,6 +97,7 @@ class ClassificationWriter:
         self.class_of: dict[str, str] = {}  # key '<class>/<file>' -> class
         self.origin: dict[str, Path] = {}
         self.digests: dict[str, str] = {}
+        self.hashes: dict[str, int | None] = {}  # key -> dHash (None: flat), for near-duplicates
         self.user_groups: dict[str, str] = {}
         self.sizes: Counter = Counter()
         self._folded: dict[str, str] = {}  # case-folded key -> key (duplicates on case-insensitive disks)
@@ -111,13 +124,20 @@ class ClassificationWriter:
         self._folded[key.casefold()] = key
         self.class_of[key], self.origin[key] = class_name, src
         self.digests[key] = pixel_digest(image)
+        self.hashes[key] = dhash_or_none(image)
         self.sizes[f'{image.shape[1]}x{image.shape[0]}'] += 1
         if group is not None:
             self.user_groups[key] = str(group)
         return key
 
-    def _groups(self) -> tuple[dict[str, str], list[list[str]]]:
-        """Merged groups (identical images + user groups) after checking none spans two classes."""
+    def _groups(self, chunk_of: Mapping[str, int] | None = None
+                ) -> tuple[dict[str, str], list[list[str]], NearDuplicates]:
+        """``(groups, identical, near)``: merged groups (identical images + near-duplicates + user groups)
+        after checking that no identical images or user group span two classes.
+
+        Near-duplicates are joined only within a class (and within a given chunk of
+        ``chunk_of``): a group must lie in one stratum, and given chunks cannot be changed.
+        """
         keys = sorted(self.class_of)
         if self.user_groups and len(self.user_groups) != len(keys):
             raise ValueError('every sample or none must have a group')
@@ -134,8 +154,14 @@ class ClassificationWriter:
                      for g, ks in sorted(by_user_group.items()) if len({self.class_of[k] for k in ks}) > 1]
         if problems:
             raise DatasetError(f'{len(problems)} grouping problem(s):\n  ' + '\n  '.join(problems[:20]))
-        groupings = [identical] + ([self.user_groups] if self.user_groups else [])
-        return merge_groups(keys, groupings), identical
+        if chunk_of is None:
+            near = find_near_duplicates(self.hashes, self.near_dup_distance, self.class_of, 'classes')
+        else:
+            near = find_near_duplicates(self.hashes, self.near_dup_distance,
+                                        {k: (self.class_of[k], chunk_of.get(k)) for k in keys},
+                                        'classes or given chunks', num_chunks=None)
+        groupings = [identical, near.groups] + ([self.user_groups] if self.user_groups else [])
+        return merge_groups(keys, groupings), identical, near
 
     def _given_chunks(self, keys: Sequence[str], groups: Mapping[str, str], chunk_of: Mapping[str, int]
                       ) -> list[list[str]]:
@@ -160,14 +186,21 @@ class ClassificationWriter:
 
         ``chunk_of`` (key -> chunk index 0 … C-1, e.g. a dataset's official folds) replaces the
         seeded chunks: the rotation runs over these C chunks (:func:`~hemaseg.data.splits.folds_from_chunks`);
-        a group (identical images, user group) spread over two chunks is an error.
+        a group (identical images, user group) spread over two chunks is an error; near-duplicates
+        in two given chunks are reported (meta.json ``near_duplicates.unjoined_pairs``), not joined.
         """
         keys = sorted(self.class_of)
         if empty := [c for c in self.classes if c not in self.class_of.values()]:
             raise DatasetError(f'class(es) {empty} have no images')
-        groups, identical = self._groups()
+        groups, identical, near = self._groups(chunk_of)
+        for line in near.report():
+            self.log(line if line.startswith('warning') else '  ' + line)
         if chunk_of is None:
-            folds = make_folds(keys, seed=self.seed, groups=groups, strata=self.class_of, num_folds=self.num_folds)
+            try:
+                folds = make_folds(keys, seed=self.seed, groups=groups, strata=self.class_of,
+                                   num_folds=self.num_folds)
+            except DatasetError as e:
+                raise near.split_error(e) from e
         else:
             folds = folds_from_chunks(self._given_chunks(keys, groups, chunk_of), self.num_folds)
         label = {c: i for i, c in enumerate(self.classes)}
@@ -200,6 +233,7 @@ class ClassificationWriter:
                        'folds': [{name: per_class(fold[name]) for name in SPLIT_NAMES} for fold in folds]},
             'image_sizes': dict(self.sizes.most_common()),
             'identical_images': identical,
+            'near_duplicates': near.meta(),
             'groups': {k: g for k, g in groups.items() if group_size[g] > 1},
         }
         if clash := sorted(set(extra_meta or {}) & set(meta)):
@@ -361,13 +395,15 @@ def group_ids(keys: Sequence[str], group_regex: str) -> dict[str, str]:
 def convert_class_folders(src: PathLike, out: PathLike, *, classes: Sequence[str] | None = None,
                           exclude_classes: Sequence[str] = (), group_regex: str | None = None, seed: int = 0,
                           num_folds: int = NUM_FOLDS, dataset: str | None = None,
+                          near_dup_distance: int | None = NEAR_DUP_DISTANCE,
                           log: Callable[[str], None] = print) -> dict:
     """Convert ``<src>/<class>/…/<image>`` into the classification layout in ``out``; return meta.json as a dict.
 
     ``classes``: which class folders, in label order (default: all, sorted by name, as
     MMPretrain orders folders). ``group_regex``: searched in ``'<class>/<path under the
     class folder>'``; its first capture group (or the whole match) is the patient/slide id.
-    Without it a leakage warning is printed and stored in meta.json.
+    Without it a leakage warning is printed and stored in meta.json. ``near_dup_distance``:
+    dHash threshold of near-duplicates kept in one chunk (None or negative: off).
     """
     t0 = time.perf_counter()
     src = Path(src).resolve()
@@ -393,6 +429,7 @@ def convert_class_folders(src: PathLike, out: PathLike, *, classes: Sequence[str
 
     writer = ClassificationWriter(out, dataset=dataset or src.name, classes=chosen, converter='class_folders',
                                   source=str(src), seed=seed, num_folds=num_folds,
+                                  near_dup_distance=near_dup_distance, log=log,
                                   options={'classes': chosen, 'exclude_classes': list(exclude_classes),
                                            'group_regex': group_regex, 'seed': seed, 'recursive': True})
     done = 0
@@ -403,8 +440,9 @@ def convert_class_folders(src: PathLike, out: PathLike, *, classes: Sequence[str
             done += 1
             if done % PROGRESS_EVERY == 0 or done == total:
                 log(f'  [{done}/{total}]')
-    extra = {'grouping': (f'identical images, and ids from --group-regex {group_regex!r}' if group_regex
-                          else 'identical images only')}
+    parts = (['identical images'] + (['near-duplicates'] if check_near_dup_distance(near_dup_distance) is not None
+                                     else []) + ([f'ids from --group-regex {group_regex!r}'] if group_regex else []))
+    extra = {'grouping': ', '.join(parts[:-1]) + ' and ' + parts[-1] if len(parts) > 1 else 'identical images only'}
     if groups is None:
         extra['leakage_warning'] = LEAKAGE_WARNING
     if ignored:

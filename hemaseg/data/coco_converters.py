@@ -26,7 +26,9 @@ Spec 001 §5 preparation and the choices we made where it is silent:
   the files keep native resolution.
 * Split: the paper's single 7:1:2 split is replaced by the project's 6:2:2 k-fold
   scheme (:mod:`hemaseg.data.splits`; ``num_folds`` 5 by default, 3 for the MSFF-SegNeXt
-  paper's three folds); the combined ALL-IDB1 + BCCD set is made by
+  paper's three folds). Every converter takes ``near_dup_distance``: output images whose
+  64-bit dHashes differ in at most that many bits share a split group (None or negative:
+  off; :mod:`hemaseg.data.duplicates`). The combined ALL-IDB1 + BCCD set is made by
   converting each dataset and concatenating them in the training config.
 * WBC subtypes are not distinguished (one class): map every WBC label to one
   category with ``label_map``.
@@ -44,6 +46,7 @@ import numpy as np
 from .annotations import IMAGE_EXTS, Region, find_annotated_images, input_dirs, load_labelme_regions, safe_stem
 from .coco_validate import load_json, quiet_coco, segmentation_problems
 from .coco_writer import CocoWriter
+from .duplicates import NEAR_DUP_DISTANCE
 from .crops import crop_with_padding, paste_mask
 from .io import DatasetError, PathLike, read_image
 from .splits import NUM_FOLDS
@@ -96,7 +99,8 @@ def _finish(writer: CocoWriter, t0: float, what: str, log: Log, **extra) -> dict
 
 def convert_wbc_coco(src: PathLike, out: PathLike, subsets: Sequence[str] = SUBSETS, with_nucleus: bool = False,
                      segm_format: str = 'polygon', seed: int = 0, snap_tolerance: int = 60,
-                     num_folds: int = NUM_FOLDS, log: Log = print) -> dict:
+                     num_folds: int = NUM_FOLDS, near_dup_distance: int | None = NEAR_DUP_DISTANCE,
+                     log: Log = print) -> dict:
     """Zheng 2018 WBC -> COCO: one ``cell`` (nucleus + cytoplasm) per image, optional ``nucleus``.
 
     Input layout, stems (``d1_NNN`` / ``d2_NNN``), subset strata and stray-grey-level
@@ -112,7 +116,7 @@ def convert_wbc_coco(src: PathLike, out: PathLike, subsets: Sequence[str] = SUBS
         f'-> {out} [COCO, categories {_categories(with_nucleus)}, {segm_format}]')
     writer = CocoWriter(out, categories=_categories(with_nucleus), dataset='wbc_zheng2018',
                         converter='coco_instances wbc', source=str(src), seed=seed, segm_format=segm_format,
-                        num_folds=num_folds, log=log,
+                        num_folds=num_folds, near_dup_distance=near_dup_distance, log=log,
                         options={'subsets': list(subsets), 'with_nucleus': with_nucleus, 'segm_format': segm_format,
                                  'seed': seed, 'snap_tolerance': snap_tolerance})
     repaired: dict[str, int] = {}
@@ -168,7 +172,8 @@ def _files_by_key(root: Path, what: str) -> dict[tuple[str, ...], Path]:
 def convert_raabin(images: PathLike, masks: PathLike, out: PathLike,
                    values: Mapping[int, str] | str = '0:background,128:cytoplasm,255:nucleus',
                    with_nucleus: bool = False, segm_format: str = 'polygon', seed: int = 0, snap_tolerance: int = 0,
-                   num_folds: int = NUM_FOLDS, log: Log = print) -> dict:
+                   num_folds: int = NUM_FOLDS, near_dup_distance: int | None = NEAR_DUP_DISTANCE,
+                   log: Log = print) -> dict:
     """Raabin-WBC (or any per-cell image + grey-level mask folder pair) -> COCO.
 
     Expected layout (the Raabin-WBC ground-truth release holds per-cell 575x575 images
@@ -209,7 +214,7 @@ def convert_raabin(images: PathLike, masks: PathLike, out: PathLike,
         + (f', strata {sorted({k[0] for k in keys})}]' if stratified else ']'))
     writer = CocoWriter(out, categories=_categories(with_nucleus), dataset='raabin_wbc',
                         converter='coco_instances raabin', source=str(img_root), seed=seed, segm_format=segm_format,
-                        num_folds=num_folds, log=log,
+                        num_folds=num_folds, near_dup_distance=near_dup_distance, log=log,
                         options={'masks': str(mask_root), 'values': {str(v): r for v, r in mapping.items()},
                                  'with_nucleus': with_nucleus, 'segm_format': segm_format, 'seed': seed,
                                  'snap_tolerance': snap_tolerance})
@@ -334,7 +339,8 @@ def convert_labelme(images: PathLike, out: PathLike, annotations: PathLike | Non
                     label_map: Mapping[str, str] | None = None, dataset: str = 'labelme', segm_format: str = 'polygon',
                     crop: int | None = None, stride: int | None = None, pad_square: bool = False,
                     min_visible: float = 0.5, seed: int = 0, bounds_tolerance: float = 3.0,
-                    num_folds: int = NUM_FOLDS, log: Log = print) -> dict:
+                    num_folds: int = NUM_FOLDS, near_dup_distance: int | None = NEAR_DUP_DISTANCE,
+                    log: Log = print) -> dict:
     """Images + LabelMe polygons (one polygon per cell) -> COCO, optionally cropped or padded.
 
     ``annotations`` holds ``<stem>.json`` per image (default: the image folder).
@@ -352,7 +358,8 @@ def convert_labelme(images: PathLike, out: PathLike, annotations: PathLike | Non
                'segm_format': segm_format, 'crop': crop, 'stride': stride, 'pad_square': pad_square,
                'min_visible': min_visible, 'seed': seed, 'bounds_tolerance': bounds_tolerance}
     writer = CocoWriter(out, categories=_map_categories(label_map), dataset=dataset, converter='coco_instances labelme',
-                        source=str(img_dir), seed=seed, segm_format=segm_format, num_folds=num_folds, log=log,
+                        source=str(img_dir), seed=seed, segm_format=segm_format, num_folds=num_folds,
+                        near_dup_distance=near_dup_distance, log=log,
                         options=options)
     exporter = _Exporter(writer, crop, stride, pad_square, min_visible)
     log(f'converting {len(image_files)} images from {img_dir} (LabelMe: {ann_dir}) -> {out}')
@@ -400,7 +407,9 @@ def _coco_regions(coco, img: dict, category_of: Callable[[str], str | None], cat
 def convert_coco(json_path: PathLike, images: PathLike, out: PathLike, category_map: Mapping[str, str] | None = None,
                  dataset: str = 'coco', segm_format: str = 'polygon', crop: int | None = None,
                  stride: int | None = None, pad_square: bool = False, min_visible: float = 0.5, seed: int = 0,
-                 bounds_tolerance: float = 3.0, num_folds: int = NUM_FOLDS, log: Log = print) -> dict:
+                 bounds_tolerance: float = 3.0, num_folds: int = NUM_FOLDS,
+                 near_dup_distance: int | None = NEAR_DUP_DISTANCE,
+                 log: Log = print) -> dict:
     """A user's COCO file (polygons or RLE) -> re-encoded, validated COCO with the project's splits.
 
     ``images`` is the folder the ``file_name`` entries are relative to.
@@ -434,7 +443,8 @@ def convert_coco(json_path: PathLike, images: PathLike, out: PathLike, category_
                'segm_format': segm_format, 'crop': crop, 'stride': stride, 'pad_square': pad_square,
                'min_visible': min_visible, 'seed': seed, 'bounds_tolerance': bounds_tolerance}
     writer = CocoWriter(out, categories=categories, dataset=dataset, converter='coco_instances coco',
-                        source=str(json_path), seed=seed, segm_format=segm_format, num_folds=num_folds, log=log,
+                        source=str(json_path), seed=seed, segm_format=segm_format, num_folds=num_folds,
+                        near_dup_distance=near_dup_distance, log=log,
                         options=options)
     exporter = _Exporter(writer, crop, stride, pad_square, min_visible)
     log(f'converting {len(files)} images of {json_path} (images under {img_root}) -> {out}')

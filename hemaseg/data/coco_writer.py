@@ -9,11 +9,13 @@ instance dataset of the project is exported as COCO json by :class:`CocoWriter`:
     <out>/annotations/fold{k}_{train,val,test}.json    6:2:2, k = 0 … num_folds-1 (hemaseg.data.splits)
     <out>/meta.json                                    dataset, categories, options, folds (their number),
                                                        counts per split, groups / strata / source files /
-                                                       notes per stem
+                                                       notes per stem, near_duplicates
 
 The folds are the first ``num_folds`` of the 5-chunk rotation: 5 (the default) tests every
 image exactly once; 3 is the paper's three-fold CV, whose files are byte for byte folds 0-2
-of the 5-fold output (same seeded chunks).
+of the 5-fold output (same seeded chunks). Near-duplicate images (64-bit dHash within
+``near_dup_distance`` bits; :mod:`hemaseg.data.duplicates`) are joined into the split groups
+by default, as in :class:`hemaseg.data.layout.DatasetWriter`.
 
 Image and annotation ids are the same in all files (ids of ``all.json``; a fold
 file is a subset), so predictions on any split can be scored against either.
@@ -33,6 +35,8 @@ import numpy as np
 
 from .annotations import safe_stem
 from .coco_validate import check_coco_data
+from .duplicates import (NEAR_DUP_DISTANCE, check_near_dup_distance, dhash_or_none, find_near_duplicates,
+                         join_labelled_groups)
 from .io import DatasetError, PathLike, write_image
 from .layout import prepare_output_dir
 from .rle import SEGM_FORMATS, Encoded, encode_mask
@@ -55,13 +59,17 @@ class CocoWriter:
     empty or an earlier output of a converter (then its images/, annotations/ and
     meta.json are replaced); the ``.incomplete`` marker exists until finalize ends.
     ``num_folds``: folds 0 … num_folds-1 of the 5-chunk rotation (5: every image tested
-    once; 3: the paper's three-fold CV), see :mod:`hemaseg.data.splits`.
+    once; 3: the paper's three-fold CV), see :mod:`hemaseg.data.splits`. ``near_dup_distance``:
+    images whose dHashes differ in at most this many bits share a split group (None or
+    negative: off), merged with the given groups and only within a stratum.
     """
 
     def __init__(self, out: PathLike, *, categories: Sequence[str] | None, dataset: str, converter: str,
                  source: str, options: Mapping[str, Any], seed: int = 0, segm_format: str = 'polygon',
-                 num_folds: int = NUM_FOLDS, log: Callable[[str], None] = print) -> None:
+                 num_folds: int = NUM_FOLDS, near_dup_distance: int | None = NEAR_DUP_DISTANCE,
+                 log: Callable[[str], None] = print) -> None:
         check_num_folds(num_folds)  # this and the checks below come before _prepare touches the output folder
+        self.near_dup_distance = check_near_dup_distance(near_dup_distance)
         if segm_format not in SEGM_FORMATS:
             raise DatasetError(f'segm_format must be one of {SEGM_FORMATS}, got {segm_format!r}')
         if categories is not None and (not categories or len(set(categories)) != len(categories)):
@@ -76,6 +84,7 @@ class CocoWriter:
         self.strata: dict[str, str] = {}
         self.source_files: dict[str, str] = {}
         self.notes: dict[str, list[str]] = {}
+        self.hashes: dict[str, int | None] = {}  # stem -> dHash (None: flat), for near-duplicates
         self.extra_meta: dict[str, Any] = {}
         self._prepare()
 
@@ -109,6 +118,7 @@ class CocoWriter:
             all_notes += [f'instance {k} ({category}): {n}' for n in enc.notes]
             encoded.append((category, enc))
         write_image(self.out / 'images' / f'{stem}.png', image_rgb)
+        self.hashes[stem] = dhash_or_none(image_rgb)
         self.records.append(_Record(stem, w, h, encoded))
         if group is not None:
             self.groups[stem] = str(group)
@@ -128,8 +138,15 @@ class CocoWriter:
         for name, mapping in (('group', self.groups), ('stratum', self.strata)):
             if mapping and len(mapping) != len(stems):
                 raise ValueError(f'every image or none must have a {name}')
-        folds = make_folds(stems, seed=self.seed, groups=self.groups or None, strata=self.strata or None,
-                           num_folds=self.num_folds)
+        near = find_near_duplicates(self.hashes, self.near_dup_distance, self.strata or None)
+        for line in near.report():
+            self.log(line if line.startswith('warning') else '  ' + line)
+        groups = join_labelled_groups(stems, self.groups or None, near.groups) or {}
+        try:
+            folds = make_folds(stems, seed=self.seed, groups=groups or None, strata=self.strata or None,
+                               num_folds=self.num_folds)
+        except DatasetError as e:
+            raise near.split_error(e) from e
         categories = self.categories or sorted({c for r in self.records for c, _ in r.instances})
         if not categories:
             raise DatasetError('no instance in any image')
@@ -173,8 +190,8 @@ class CocoWriter:
                 'segm_format': self.segm_format, 'num_images': len(stems),
                 'num_instances': summary['instances'], 'folds': self.num_folds, 'splits': summary['splits'],
                 'source': self.source, 'converter': self.converter, 'options': self.options,
-                **self.extra_meta, 'notes': summary['notes']}
-        for key, mapping in (('groups', self.groups), ('strata', self.strata), ('source_files', self.source_files)):
+                **self.extra_meta, 'notes': summary['notes'], 'near_duplicates': near.meta()}
+        for key, mapping in (('groups', groups), ('strata', self.strata), ('source_files', self.source_files)):
             if any(mapping.values()):
                 meta[key] = dict(sorted(mapping.items()))
         _write_json(self.out / 'meta.json', meta, indent=2)

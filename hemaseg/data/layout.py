@@ -7,12 +7,17 @@
     <out>/splits/all.txt      every stem, sorted, one per line
     <out>/splits/fold{k}_{train,val,test}.txt   k = 0 … num_folds-1 (default 5; see hemaseg.data.splits)
     <out>/meta.json           dataset, classes, palette, num_images, folds (their number), source, converter,
-                              options, repaired_pixels {stem: n}, groups {stem: id} (if used),
-                              strata {stem: id} (if used), and any converter-specific keys
-                              (``extra_meta`` of :meth:`DatasetWriter.finalize`)
+                              options, repaired_pixels {stem: n}, groups {stem: id} (if used, or if
+                              near-duplicates were joined), strata {stem: id} (if used),
+                              near_duplicates (threshold, groups, pairs; see
+                              :class:`~hemaseg.data.duplicates.NearDuplicates`) and any
+                              converter-specific keys (``extra_meta`` of :meth:`DatasetWriter.finalize`)
 
 A converter creates a :class:`DatasetWriter`, calls :meth:`~DatasetWriter.add` per
-sample and :meth:`~DatasetWriter.finalize` at the end.
+sample and :meth:`~DatasetWriter.finalize` at the end. Near-duplicate images (64-bit dHash
+within ``near_dup_distance`` bits, :mod:`hemaseg.data.duplicates`) are joined into the
+split groups by default, so a field saved or photographed twice stays on one side of every
+fold as far as dHash can tell (its limits: :func:`~hemaseg.data.duplicates.dhash`).
 """
 from __future__ import annotations
 
@@ -20,11 +25,13 @@ import json
 import re
 import shutil
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
+from .duplicates import (NEAR_DUP_DISTANCE, check_near_dup_distance, dhash_or_none, find_near_duplicates,
+                         join_labelled_groups)
 from .io import DatasetError, PathLike, write_image, write_mask
 from .splits import INCOMPLETE, NUM_FOLDS, SPLIT_NAMES, Fold, check_num_folds, make_folds, write_splits
 
@@ -86,11 +93,18 @@ class DatasetWriter:
     ``.incomplete`` lets the next run recognise and clean a folder left by a failed run.
     ``num_folds``: folds 0 … num_folds-1 of the 5-chunk rotation (5: every image tested
     once; 3: the paper's three-fold CV), see :mod:`hemaseg.data.splits`.
+    ``near_dup_distance``: images whose dHashes differ in at most this many bits share a split
+    group, merged with the given groups (None or negative: off); only pairs in the same
+    stratum are joined (a group must lie in one stratum), others are reported. ``log``
+    prints the near-duplicate report.
     """
 
     def __init__(self, out: PathLike, *, dataset: str, classes: str, converter: str, source: str,
-                 options: dict, seed: int = 0, num_folds: int = NUM_FOLDS) -> None:
-        check_num_folds(num_folds)  # before _prepare touches the output folder
+                 options: dict, seed: int = 0, num_folds: int = NUM_FOLDS,
+                 near_dup_distance: int | None = NEAR_DUP_DISTANCE, log: Callable[[str], None] = print) -> None:
+        check_num_folds(num_folds)  # these checks come before _prepare touches the output folder
+        self.near_dup_distance = check_near_dup_distance(near_dup_distance)
+        self.log = log
         self.num_folds = num_folds
         self.out = Path(out)
         self.classes, self.palette = class_mode(classes)
@@ -100,6 +114,7 @@ class DatasetWriter:
         self.groups: dict[str, str] = {}
         self.strata: dict[str, str] = {}
         self.repaired: dict[str, int] = {}
+        self.hashes: dict[str, int | None] = {}  # stem -> dHash (None: flat), for near-duplicates
         self._prepare()
 
     def _prepare(self) -> None:
@@ -119,6 +134,7 @@ class DatasetWriter:
         write_image(self.out / 'images' / f'{stem}.png', image_rgb)
         write_mask(self.out / 'masks' / f'{stem}.png', mask)
         self.stems.append(stem)
+        self.hashes[stem] = dhash_or_none(image_rgb)
         self.repaired[stem] = int(repaired_pixels)
         if group is not None:
             self.groups[stem] = str(group)
@@ -129,12 +145,21 @@ class DatasetWriter:
         """Make and write the folds and meta.json; return the folds.
 
         ``extra_meta``: converter-specific keys added to meta.json (they may not replace a standard key).
+        Near-duplicate groups are merged into the given groups; when they join nothing, the
+        groups, and so the folds, are exactly those without the search.
         """
         for name, mapping in (('group', self.groups), ('stratum', self.strata)):
             if mapping and len(mapping) != len(self.stems):
                 raise ValueError(f'every sample or none must have a {name}')
-        folds = make_folds(self.stems, seed=self.seed, groups=self.groups or None, strata=self.strata or None,
-                           num_folds=self.num_folds)
+        near = find_near_duplicates(self.hashes, self.near_dup_distance, self.strata or None)
+        for line in near.report():
+            self.log(line if line.startswith('warning') else '  ' + line)
+        groups = join_labelled_groups(self.stems, self.groups or None, near.groups)
+        try:
+            folds = make_folds(self.stems, seed=self.seed, groups=groups, strata=self.strata or None,
+                               num_folds=self.num_folds)
+        except DatasetError as e:
+            raise near.split_error(e) from e
         write_splits(self.out, self.stems, folds)
         meta = {
             'dataset': self.dataset,
@@ -147,10 +172,11 @@ class DatasetWriter:
             'options': self.options,
             'repaired_pixels': {s: n for s, n in sorted(self.repaired.items()) if n},
         }
-        if self.groups:
-            meta['groups'] = dict(sorted(self.groups.items()))
+        if groups:
+            meta['groups'] = dict(sorted(groups.items()))
         if self.strata:
             meta['strata'] = dict(sorted(self.strata.items()))
+        meta['near_duplicates'] = near.meta()
         if clash := sorted(set(extra_meta or {}) & set(meta)):
             raise ValueError(f'extra_meta may not replace the standard meta.json keys {clash}')
         meta.update(extra_meta or {})

@@ -44,6 +44,7 @@ import numpy as np
 
 from .annotations import Region, find_annotated_images, input_dirs, load_instance_regions, load_labelme_regions
 from .crops import crop_with_padding, paste_mask
+from .duplicates import NEAR_DUP_DISTANCE
 from .io import DatasetError, PathLike, read_image
 from .layout import DatasetWriter, summarize_folds
 from .splits import NUM_FOLDS
@@ -61,8 +62,13 @@ def load_labelme_nuclei(path: PathLike, image_hw: tuple[int, int], label: str = 
 def convert_sn_am(images: PathLike, out: PathLike, annotations: PathLike | None = None, crop_size: int = 350,
                   label: str = 'nucleus', keep_other_nuclei: bool = False, seed: int = 0,
                   bounds_tolerance: float = 3.0, num_folds: int = NUM_FOLDS,
+                  near_dup_distance: int | None = NEAR_DUP_DISTANCE,
                   log: Callable[[str], None] = print) -> dict:
-    """Cut nucleus-centred crops from ``images`` into ``out`` (see module doc); return a summary."""
+    """Cut nucleus-centred crops from ``images`` into ``out`` (see module doc); return a summary.
+
+    ``near_dup_distance``: crops whose dHashes are this close (e.g. the same field saved as two
+    source images) join one split group with all crops of their source images (None or negative: off).
+    """
     t0 = time.perf_counter()
     img_dir, ann_dir = input_dirs(images, annotations)
     if crop_size < 8:
@@ -74,7 +80,7 @@ def convert_sn_am(images: PathLike, out: PathLike, annotations: PathLike | None 
     log(f'cutting {crop_size}x{crop_size} nucleus-centred crops from {len(image_files)} images in {img_dir} '
         f'(annotations: {ann_dir}) -> {out}')
     writer = DatasetWriter(out, dataset='sn_am', classes='nucleus', converter='sn_am', source=str(img_dir),
-                           seed=seed, num_folds=num_folds,
+                           seed=seed, num_folds=num_folds, near_dup_distance=near_dup_distance, log=log,
                            options={'annotations': str(ann_dir), 'crop_size': crop_size, 'label': label,
                                     'keep_other_nuclei': keep_other_nuclei, 'seed': seed,
                                     'bounds_tolerance': bounds_tolerance})

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .duplicates import NEAR_DUP_DISTANCE
 from .io import DatasetError, PathLike, check_same_size, map_mask_values, read_image, read_mask
 from .layout import DatasetWriter, summarize_folds
 from .splits import NUM_FOLDS
@@ -84,12 +85,15 @@ def load_labeled_pair(img_path: Path, mask_path: Path, value_to_label: Mapping[i
 
 def convert_wbc_zheng2018(src: PathLike, out: PathLike, subsets: Sequence[str] = SUBSETS,
                           classes: str = 'nucleus', seed: int = 0, snap_tolerance: int = 60,
-                          num_folds: int = NUM_FOLDS, log: Callable[[str], None] = print) -> dict:
+                          num_folds: int = NUM_FOLDS, near_dup_distance: int | None = NEAR_DUP_DISTANCE,
+                          log: Callable[[str], None] = print) -> dict:
     """Convert ``src`` into the project's format in ``out``; return a summary dict.
 
     ``classes``: ``'nucleus'`` (0 background incl. cytoplasm, 1 nucleus) or
     ``'3class'`` (0 background, 1 cytoplasm, 2 nucleus). ``num_folds``: 5 (every image
     tested once) or 3 (the paper's three-fold CV), see :mod:`hemaseg.data.splits`.
+    ``near_dup_distance``: dHash threshold of near-duplicates kept in one chunk, joined
+    within a subset (None or negative: off; :mod:`hemaseg.data.duplicates`).
     """
     t0 = time.perf_counter()
     src = Path(src).resolve()
@@ -105,6 +109,7 @@ def convert_wbc_zheng2018(src: PathLike, out: PathLike, subsets: Sequence[str] =
 
     writer = DatasetWriter(out, dataset='wbc_zheng2018', classes=classes, converter='wbc_zheng2018',
                            source=str(src), seed=seed, num_folds=num_folds,
+                           near_dup_distance=near_dup_distance, log=log,
                            options={'subsets': list(subsets), 'classes': classes, 'seed': seed,
                                     'snap_tolerance': snap_tolerance})
     done = 0

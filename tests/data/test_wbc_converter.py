@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
+from hemaseg.data.duplicates import NEAR_DUP_DISTANCE
 from hemaseg.data.io import DatasetError, read_image, read_mask
 from hemaseg.data.layout import load_meta
 from hemaseg.data.splits import verify_splits
@@ -125,8 +126,10 @@ def _splits_sha(root: Path, folds=range(3)) -> str:
 
 @pytest.mark.skipif(not REAL.is_dir(), reason=f'real WBC data not at {REAL}')
 def test_real_data_three_fold_option_reproduces_the_measured_splits(tmp_path):
-    convert_wbc_zheng2018(REAL, tmp_path / 'three', num_folds=3, log=lambda _: None)
-    convert_wbc_zheng2018(REAL, tmp_path / 'five', log=lambda _: None)
+    # docs/results.md was measured before near-duplicates were grouped: without that grouping
+    # (near_dup_distance=None, the CLI's --no-near-dup) the converter still writes that split
+    convert_wbc_zheng2018(REAL, tmp_path / 'three', num_folds=3, near_dup_distance=None, log=lambda _: None)
+    convert_wbc_zheng2018(REAL, tmp_path / 'five', near_dup_distance=None, log=lambda _: None)
     assert _splits_sha(tmp_path / 'three') == PAPER_3FOLD_SHA256
     assert _splits_sha(tmp_path / 'five') == PAPER_3FOLD_SHA256  # folds 0-2 of the rotation are the same files
     assert not (tmp_path / 'three/splits/fold3_test.txt').exists() and load_meta(tmp_path / 'three')['folds'] == 3
@@ -136,3 +139,20 @@ def test_real_data_three_fold_option_reproduces_the_measured_splits(tmp_path):
     assert len(tested) == len(set(tested)) == 400
     tested3 = {s for k in range(3) for s in (tmp_path / f'three/splits/fold{k}_test.txt').read_text().split()}
     assert len(tested3) == 240
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason=f'real WBC data not at {REAL}')
+def test_real_data_near_duplicates_change_the_default_split(tmp_path):
+    # dataset1 holds the same cell photographed twice (checked by eye): the default split keeps each
+    # pair on one side, so it is not the split of docs/results.md
+    convert_wbc_zheng2018(REAL, tmp_path / 'wbc', num_folds=3, log=lambda _: None)
+    near = load_meta(tmp_path / 'wbc')['near_duplicates']
+    assert near['max_distance'] == NEAR_DUP_DISTANCE
+    same_cell = [['d1_112', 'd1_139'], ['d1_166', 'd1_171'], ['d1_167', 'd1_169']]
+    assert all(pair in near['groups'] for pair in same_cell)
+    for k in range(3):
+        split_of = {s: name for name in ('train', 'val', 'test')
+                    for s in (tmp_path / f'wbc/splits/fold{k}_{name}.txt').read_text().split()}
+        assert all(split_of[a] == split_of[b] for a, b in same_cell), k
+    assert _splits_sha(tmp_path / 'wbc') != PAPER_3FOLD_SHA256
+    assert verify_splits(tmp_path / 'wbc')['folds'] == [{'train': 240, 'val': 80, 'test': 80}] * 3

@@ -21,6 +21,7 @@ except ImportError:  # run from a checkout without `pip install -e .`
 
 from hemaseg.data.all_idb1 import NO_MASKS_NOTE, convert_all_idb1
 from hemaseg.data.classification import verify_classification_dataset
+from hemaseg.data.duplicates import add_near_dup_options, near_dup_distance_of
 from hemaseg.data.io import run_cli
 from hemaseg.data.splits import FOLDS_HELP, NUM_CHUNKS, NUM_FOLDS, verify_splits
 
@@ -37,7 +38,8 @@ output (no --masks; {NO_MASKS_NOTE.split(';')[0]}):
   "<class>/<file> <label>" (normal 0, ALL 1), meta.json with labels and blast_centroids, points/<stem>.json.
 output (--masks):
   images/, masks/ (wholecell: 0 background, 1 cell) at the original resolution, splits/, meta.json,
-  points/<stem>.json. Splits in both: stratified by ALL/normal, identical images kept in one chunk.""")
+  points/<stem>.json. Splits in both: stratified by ALL/normal, identical images and near-duplicates kept in
+  one chunk.""")
     p.add_argument('src', help='ALL-IDB1 folder holding im/ and xyc/ (or the images and .xyc files together)')
     p.add_argument('--masks', metavar='DIR', help='folder of per-image cell masks named like the images; '
                                                   'without it the classification layout is written')
@@ -45,6 +47,7 @@ output (--masks):
     p.add_argument('--seed', type=int, default=0, help='split seed (default 0)')
     p.add_argument('--folds', type=int, choices=range(1, NUM_CHUNKS + 1), default=NUM_FOLDS, metavar='N',
                    help=FOLDS_HELP)
+    add_near_dup_options(p)
     p.add_argument('--snap-tolerance', type=int, default=60,
                    help='0/255 masks: snap values within this distance of 0 or 255 (reported in meta.json '
                         'repaired_pixels); 0 makes them errors (default 60)')
@@ -55,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     out = args.out or ('data/all_idb1_wholecell' if args.masks else 'data/all_idb1')
     convert_all_idb1(args.src, out, masks=args.masks, seed=args.seed, num_folds=args.folds,
-                     snap_tolerance=args.snap_tolerance)
+                     snap_tolerance=args.snap_tolerance, near_dup_distance=near_dup_distance_of(args))
     if args.masks:
         verify_splits(out)
     else:

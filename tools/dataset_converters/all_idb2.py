@@ -24,6 +24,7 @@ except ImportError:  # run from a checkout without `pip install -e .`
 from hemaseg.data.all_idb2 import (ANNOTATORS, TARGETS, annotator_agreement, convert_all_idb2,
                                    convert_all_idb2_classification, format_agreement)
 from hemaseg.data.classification import verify_classification_dataset
+from hemaseg.data.duplicates import add_near_dup_options, near_dup_distance_of
 from hemaseg.data.io import run_cli
 from hemaseg.data.splits import FOLDS_HELP, NUM_CHUNKS, NUM_FOLDS, verify_splits
 
@@ -36,7 +37,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
   (255,255,255), cytoplasm (0,0,255), nucleus (0,255,255); <src>/masks_banik/ImNNN_L.png grey 0/155/255.
 output (segmentation):
   images/, masks/ (labels: nucleus 0/1, wholecell 0/1, 3class 0 bg 1 cytoplasm 2 nucleus), splits/,
-  meta.json; splits stratified by ALL/normal, identical images kept in one chunk.
+  meta.json; splits stratified by ALL/normal, identical images and near-duplicates kept in one chunk.
 output (classification):
   images/<normal|ALL>/ImNNN_L.tif, splits/fold{k}_{train,val,test}.txt lines "<class>/<file> <label>"
   (normal 0, ALL 1) for mmpretrain CustomDataset, meta.json.
@@ -56,6 +57,7 @@ output (classification):
     p.add_argument('--seed', type=int, default=0, help='split seed (default 0)')
     p.add_argument('--folds', type=int, choices=range(1, NUM_CHUNKS + 1), default=NUM_FOLDS, metavar='N',
                    help=FOLDS_HELP)
+    add_near_dup_options(p)
     p.add_argument('--snap-tolerance', type=int, default=60,
                    help='snap stray mask values within this distance (largest per-channel difference) of a code '
                         '(reported in meta.json repaired_pixels); 0 makes them errors (default 60)')
@@ -75,13 +77,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f'agreement written to {out}')
     elif args.task == 'classification':
         out = args.out or 'data/all_idb2_cls'
-        convert_all_idb2_classification(args.src, out, seed=args.seed, num_folds=args.folds)
+        convert_all_idb2_classification(args.src, out, seed=args.seed, num_folds=args.folds,
+                                        near_dup_distance=near_dup_distance_of(args))
         verify_classification_dataset(out)
         print(f'splits verified; dataset ready in {out}')
     else:
         out = args.out or f'data/all_idb2_{args.target}'
         convert_all_idb2(args.src, out, target=args.target, annotator=args.annotator, seed=args.seed,
-                         num_folds=args.folds, snap_tolerance=args.snap_tolerance)
+                         num_folds=args.folds, snap_tolerance=args.snap_tolerance,
+                         near_dup_distance=near_dup_distance_of(args))
         verify_splits(out)
         print(f'splits verified; dataset ready in {out}')
 

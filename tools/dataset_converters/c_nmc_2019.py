@@ -21,6 +21,7 @@ except ImportError:  # run from a checkout without `pip install -e .`
 
 from hemaseg.data.c_nmc_2019 import SPLIT_MODES, convert_c_nmc_2019
 from hemaseg.data.classification import verify_classification_dataset
+from hemaseg.data.duplicates import add_near_dup_options, near_dup_distance_of
 from hemaseg.data.io import run_cli
 from hemaseg.data.splits import FOLDS_HELP, NUM_CHUNKS, NUM_FOLDS
 
@@ -51,6 +52,7 @@ split modes:
     p.add_argument('--folds', type=int, choices=range(1, NUM_CHUNKS + 1), metavar='N',
                    help=FOLDS_HELP + f'. Default {NUM_FOLDS} for grouped; for official every official chunk '
                                      '(3, or 4 with --include-prelim-test), which is also the maximum')
+    add_near_dup_options(p)
     args = p.parse_args(argv)
     if args.folds is None and args.split_mode == 'grouped':
         args.folds = NUM_FOLDS
@@ -60,7 +62,8 @@ split modes:
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     convert_c_nmc_2019(args.src, args.out, split_mode=args.split_mode, num_folds=args.folds,
-                       include_prelim_test=args.include_prelim_test, seed=args.seed)
+                       include_prelim_test=args.include_prelim_test, seed=args.seed,
+                       near_dup_distance=near_dup_distance_of(args))
     verify_classification_dataset(args.out)
     print(f'splits verified; dataset ready in {args.out}')
 

@@ -20,6 +20,7 @@ except ImportError:  # run from a checkout without `pip install -e .`
 
 from hemaseg.data.annotations import IMAGE_EXTS
 from hemaseg.data.classification import convert_class_folders, verify_classification_dataset
+from hemaseg.data.duplicates import add_near_dup_options, near_dup_distance_of
 from hemaseg.data.io import run_cli
 from hemaseg.data.splits import FOLDS_HELP, NUM_CHUNKS, NUM_FOLDS
 
@@ -34,7 +35,8 @@ output:
   images/<class>/<path> (byte copies), splits/all.txt and splits/fold{{k}}_{{train,val,test}}.txt with lines
   "<class>/<path> <label index>" (mmpretrain CustomDataset: data_prefix='images', ann_file=<split file>),
   meta.json (classes in label order, counts per class and split, groups). Splits are stratified by
-  class; identical images, and files with the same --group-regex id, stay in one chunk.""")
+  class; identical images, near-duplicates (--near-dup-distance) and files with the same --group-regex id stay
+  in one chunk.""")
     p.add_argument('src', help='folder with one sub-folder of images per class')
     p.add_argument('--out', required=True, help='output folder')
     p.add_argument('--classes', nargs='+', metavar='CLASS',
@@ -48,13 +50,15 @@ output:
     p.add_argument('--seed', type=int, default=0, help='split seed (default 0)')
     p.add_argument('--folds', type=int, choices=range(1, NUM_CHUNKS + 1), default=NUM_FOLDS, metavar='N',
                    help=FOLDS_HELP)
+    add_near_dup_options(p)
     return p.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     convert_class_folders(args.src, args.out, classes=args.classes, exclude_classes=args.exclude_classes,
-                          group_regex=args.group_regex, seed=args.seed, num_folds=args.folds, dataset=args.dataset)
+                          group_regex=args.group_regex, seed=args.seed, num_folds=args.folds, dataset=args.dataset,
+                          near_dup_distance=near_dup_distance_of(args))
     verify_classification_dataset(args.out)
     print(f'splits verified; dataset ready in {args.out}')
 

@@ -26,6 +26,7 @@ except ImportError:  # run from a checkout without `pip install -e .`
 from hemaseg.data.coco_converters import (ROLES, convert_coco, convert_labelme, convert_raabin, convert_wbc_coco,
                                           parse_label_map)
 from hemaseg.data.coco_validate import validate_coco
+from hemaseg.data.duplicates import add_near_dup_options, near_dup_distance_of
 from hemaseg.data.io import run_cli
 from hemaseg.data.rle import SEGM_FORMATS
 from hemaseg.data.splits import FOLDS_HELP, NUM_CHUNKS, NUM_FOLDS
@@ -55,6 +56,7 @@ def _common(p: argparse.ArgumentParser, out_default: str | None) -> None:
     p.add_argument('--seed', type=int, default=0, help='split seed (default 0)')
     p.add_argument('--folds', type=int, choices=range(1, NUM_CHUNKS + 1), default=NUM_FOLDS, metavar='N',
                    help=FOLDS_HELP)
+    add_near_dup_options(p)
 
 
 def _cropping(p: argparse.ArgumentParser) -> None:
@@ -154,7 +156,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(f'{path}: valid; {counts["images"]} images, {counts["annotations"]} instances ('
                   + ', '.join(f'{k} {n}' for k, n in counts['per_category'].items()) + ')')
         return
-    common = {'segm_format': args.segm_format, 'seed': args.seed, 'num_folds': args.folds}
+    common = {'segm_format': args.segm_format, 'seed': args.seed, 'num_folds': args.folds,
+              'near_dup_distance': near_dup_distance_of(args)}
     if args.command == 'wbc':
         convert_wbc_coco(args.src, args.out, subsets=args.subsets, with_nucleus=args.with_nucleus,
                          snap_tolerance=args.snap_tolerance, **common)

@@ -16,6 +16,7 @@ try:
 except ImportError:  # run from a checkout without `pip install -e .`
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from hemaseg.data.duplicates import add_near_dup_options, near_dup_distance_of
 from hemaseg.data.io import run_cli
 from hemaseg.data.splits import FOLDS_HELP, NUM_CHUNKS, NUM_FOLDS, verify_splits
 from hemaseg.data.synthetic import generate_synthetic_dataset
@@ -31,6 +32,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                    help="'nucleus': 0 background, 1 nucleus; '3class': 0 background, 1 cytoplasm, 2 nucleus")
     p.add_argument('--folds', type=int, choices=range(1, NUM_CHUNKS + 1), default=NUM_FOLDS, metavar='N',
                    help=FOLDS_HELP)
+    add_near_dup_options(p)
     args = p.parse_args(argv)
     if args.num_images < 5 or args.size < 32:
         p.error('--num-images must be >= 5 (one per split chunk) and --size >= 32')
@@ -41,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     out = args.out or f'data/synthetic_{args.classes}'
     generate_synthetic_dataset(out, num_images=args.num_images, size=args.size, seed=args.seed, classes=args.classes,
-                               num_folds=args.folds)
+                               num_folds=args.folds, near_dup_distance=near_dup_distance_of(args))
     verify_splits(out)
     print(f'splits verified; dataset ready in {out}')
 

@@ -17,6 +17,7 @@ except ImportError:  # run from a checkout without `pip install -e .`
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from hemaseg.data.annotations import IMAGE_EXTS
+from hemaseg.data.duplicates import add_near_dup_options, near_dup_distance_of
 from hemaseg.data.io import run_cli
 from hemaseg.data.sn_am import convert_sn_am
 from hemaseg.data.splits import FOLDS_HELP, NUM_CHUNKS, NUM_FOLDS, verify_splits
@@ -47,6 +48,7 @@ output:
     p.add_argument('--seed', type=int, default=0, help='split seed (default 0)')
     p.add_argument('--folds', type=int, choices=range(1, NUM_CHUNKS + 1), default=NUM_FOLDS, metavar='N',
                    help=FOLDS_HELP)
+    add_near_dup_options(p)
     return p.parse_args(argv)
 
 
@@ -54,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     convert_sn_am(args.images, args.out, annotations=args.annotations, crop_size=args.crop_size, label=args.label,
                   keep_other_nuclei=args.keep_other_nuclei, seed=args.seed, bounds_tolerance=args.bounds_tolerance,
-                  num_folds=args.folds)
+                  num_folds=args.folds, near_dup_distance=near_dup_distance_of(args))
     verify_splits(args.out)
     print(f'splits verified; dataset ready in {args.out}')
 

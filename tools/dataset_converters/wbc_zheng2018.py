@@ -19,6 +19,7 @@ try:
 except ImportError:  # run from a checkout without `pip install -e .`
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from hemaseg.data.duplicates import add_near_dup_options, near_dup_distance_of
 from hemaseg.data.io import run_cli
 from hemaseg.data.splits import FOLDS_HELP, NUM_CHUNKS, NUM_FOLDS, verify_splits
 from hemaseg.data.wbc_zheng2018 import SUBSETS, convert_wbc_zheng2018
@@ -41,6 +42,7 @@ output:
     p.add_argument('--seed', type=int, default=0, help='split seed (default 0)')
     p.add_argument('--folds', type=int, choices=range(1, NUM_CHUNKS + 1), default=NUM_FOLDS, metavar='N',
                    help=FOLDS_HELP)
+    add_near_dup_options(p)
     p.add_argument('--snap-tolerance', type=int, default=60,
                    help='snap stray mask grey levels within this distance of 0/128/255 (reported in meta.json '
                         'repaired_pixels); 0 makes them errors (default 60)')
@@ -51,7 +53,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     out = args.out or f'data/wbc_{args.classes}'
     convert_wbc_zheng2018(args.src, out, subsets=args.subsets, classes=args.classes, seed=args.seed,
-                          snap_tolerance=args.snap_tolerance, num_folds=args.folds)
+                          snap_tolerance=args.snap_tolerance, num_folds=args.folds,
+                          near_dup_distance=near_dup_distance_of(args))
     verify_splits(out)
     print(f'splits verified; dataset ready in {out}')
 
