@@ -176,3 +176,56 @@ def apply_channels_last(cfg) -> None:
     if not any(isinstance(h, dict) and h.get('type') == 'ChannelsLastHook' for h in hooks):
         hooks.append(dict(type='ChannelsLastHook'))
     cfg.custom_hooks = hooks
+
+
+def apply_inference_amp(cfg, mode: str) -> None:
+    """Autocast in the validation and test loops (MMEngine's ``fp16`` switch of ``ValLoop`` /
+    ``TestLoop``). Their autocast takes torch's default autocast dtype on CUDA, so bf16 sets that
+    default; on the CPU MMEngine's autocast is bf16 only."""
+    import torch
+    if mode not in AMP_DTYPES:
+        raise SystemExit(f'error: --amp {mode!r}: choose one of {", ".join(AMP_DTYPES)}')
+    if torch.cuda.is_available():
+        if mode == 'bf16' and not torch.cuda.is_bf16_supported():
+            raise SystemExit('error: --amp bf16: this GPU has no bf16 support (compute capability < 8.0); use --amp fp16')
+        torch.set_autocast_dtype('cuda', getattr(torch, AMP_DTYPES[mode]))
+    elif mode != 'bf16':
+        raise SystemExit('error: --amp fp16 needs a CUDA GPU; on the CPU only --amp bf16 autocasts')
+    for key in ('val_cfg', 'test_cfg'):
+        if isinstance(cfg.get(key), dict):
+            cfg[key]['fp16'] = True
+
+
+def add_run_options(parser, training: bool) -> None:
+    """The GPU options of ``tools/train.py`` (``training``) and ``tools/test.py``."""
+    parser.add_argument('--amp', nargs='?', const='fp16', choices=list(AMP_DTYPES),
+                        help='mixed precision on CUDA: fp16 (the default of a bare --amp, dynamic loss scale) or '
+                             'bf16 (no loss scale; Ampere and newer)' + ('' if training else '; bf16 also on the CPU'))
+    parser.add_argument('--channels-last', action='store_true', help='NHWC weights (faster AMP convolutions)')
+    parser.add_argument('--cudnn-benchmark', action='store_true',
+                        help='let cuDNN time its algorithms per input shape (fixed-size GPU configs; not bitwise '
+                             'deterministic)')
+    parser.add_argument('--workers', help="data-loader workers per process: N, or 'auto' (the machine's cores "
+                                          'shared among --processes runs)')
+    parser.add_argument('--processes', type=int, default=1,
+                        help='runs sharing this machine, for --workers auto (default 1)')
+    if training:
+        parser.add_argument('--auto-scale-lr', action='store_true',
+                            help="scale the learning rate linearly with the total batch (GPUs x batch size) from the "
+                                 "batch the config's rate was set for")
+
+
+def apply_run_options(cfg, args, base_batch_size: int | None = None, training: bool = True) -> None:
+    """Apply :func:`add_run_options`' flags to ``cfg``."""
+    if args.amp:
+        (apply_amp if training else apply_inference_amp)(cfg, args.amp)
+    if args.channels_last:
+        apply_channels_last(cfg)
+    if args.cudnn_benchmark:
+        cfg.env_cfg = dict(cfg.get('env_cfg') or {}, cudnn_benchmark=True)
+    if args.workers is not None:
+        apply_workers(cfg, resolve_workers(args.workers, args.processes))
+    if training and args.auto_scale_lr:
+        if not base_batch_size:
+            raise SystemExit('error: --auto-scale-lr: the config has no train_dataloader.batch_size to scale from')
+        apply_auto_scale_lr(cfg, base_batch_size)

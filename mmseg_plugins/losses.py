@@ -1,6 +1,8 @@
-"""Unified Focal Loss (spec 002 Eqs. 9-11) as an mmseg loss; the maths is :mod:`hemaseg.losses`."""
+"""Unified Focal Loss (spec 002 Eqs. 9-11) as an mmseg loss (the maths is :mod:`hemaseg.losses`), and
+mmseg's training accuracy without a host-device synchronisation."""
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
 from hemaseg.losses import unified_focal_loss
@@ -49,3 +51,36 @@ class UnifiedFocalLoss(nn.Module):
     def loss_name(self) -> str:
         """Key of this loss in the loss dict; the ``loss_`` prefix puts it in the backward graph."""
         return self._loss_name
+
+
+def sync_free_accuracy(pred: Tensor, target: Tensor, topk=1, thresh=None, ignore_index=None):
+    """mmseg's training accuracy (``mmseg.models.losses.accuracy``, logged as ``acc_seg``), computed
+    without a host-device synchronisation.
+
+    mmseg selects the non-ignored pixels with boolean-mask indexing, which makes the CPU wait for
+    the GPU twice per decode head and step (the mask's number of ``True`` entries is a GPU
+    result; ``hemaseg.host_sync`` finds them). Here the ignored pixels are multiplied out and the
+    count stays a tensor. Same arguments and values (percent, shape ``(1,)`` per ``k``) up to float
+    rounding; ``mmseg_plugins`` installs it as the accuracy of ``BaseDecodeHead.loss_by_feat``.
+    """
+    single = isinstance(topk, int)
+    topk = (topk,) if single else tuple(topk)
+    if pred.size(0) == 0:
+        out = [pred.new_tensor(0.) for _ in topk]
+        return out[0] if single else out
+    if pred.ndim != target.ndim + 1 or pred.size(0) != target.size(0) or max(topk) > pred.size(1):
+        raise ValueError(f'accuracy: prediction {tuple(pred.shape)} and target {tuple(target.shape)} do not match '
+                         f'for top-{max(topk)}')
+    pred_value, pred_label = pred.topk(max(topk), dim=1)
+    correct = pred_label.transpose(0, 1).eq(target.unsqueeze(0))  # (maxk, N, ...)
+    if thresh is not None:
+        correct = correct & (pred_value > thresh).transpose(0, 1)
+    eps = torch.finfo(torch.float32).eps
+    if ignore_index is not None:
+        valid = target != ignore_index
+        correct = correct & valid.unsqueeze(0)
+        total = valid.sum().float() + eps
+    else:
+        total = target.numel() + eps
+    out = [(correct[:k].reshape(-1).float().sum(0, keepdim=True) + eps) * (100.0 / total) for k in topk]
+    return out[0] if single else out

@@ -9,8 +9,8 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-from mmengine_plugins.config import (FOLD_TEMPLATE, ann_file_slots, init_cpu_process_group,  # noqa: E402,F401
-                                     parse_cfg_options, resolve_fold)
+from mmengine_plugins.config import (FOLD_TEMPLATE, ann_file_slots, apply_run_options,  # noqa: E402,F401
+                                     config_batch_size, init_cpu_process_group, parse_cfg_options, resolve_fold)
 
 
 def add_common_args(parser):
@@ -33,6 +33,7 @@ def load_config(args, *must_exist):
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
+    base_batch_size = config_batch_size(cfg)  # the batch the config's learning rate was set for
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     resolve_fold(cfg, args.config)  # after the options: `fold=K` must reach every path
@@ -40,4 +41,6 @@ def load_config(args, *must_exist):
         'work_dirs', osp.splitext(osp.basename(args.config))[0])
     if args.launcher == 'pytorch':
         init_cpu_process_group(cfg)
+    if hasattr(args, 'amp'):  # a tool with the GPU options (add_run_options)
+        apply_run_options(cfg, args, base_batch_size, training=hasattr(args, 'auto_scale_lr'))
     return cfg

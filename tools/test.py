@@ -1,6 +1,7 @@
 """Evaluate a checkpoint of any OpenMMLab config of this project.
 
     python tools/test.py CONFIG CHECKPOINT [--overlay-dir DIR] [--per-image-csv F] [--cfg-options ...]
+    python tools/test.py CONFIG CHECKPOINT --amp bf16 --channels-last      # bf16 autocast (CUDA, or the CPU)
     bash tools/dist_test.sh CONFIG CHECKPOINT NUM_GPUS [...]
 
 CHECKPOINT ``none`` (any case) loads no checkpoint: for models without learned weights (the
@@ -14,6 +15,7 @@ import os.path as osp
 
 from _common import add_common_args, load_config
 
+from mmengine_plugins.config import add_run_options
 from mmengine_plugins.data_check import check_data_prepared
 
 
@@ -25,6 +27,7 @@ def main():
     p.add_argument('--per-image-csv', help='segmentation: per-image counts and scores as CSV')
     p.add_argument('--split', choices=['test', 'val'], default='test', help='which split to evaluate')
     add_common_args(p)
+    add_run_options(p, training=False)
     args = p.parse_args()
     no_checkpoint = args.checkpoint.lower() == 'none'
     cfg = load_config(args, *([] if no_checkpoint else [args.checkpoint]))
