@@ -106,3 +106,7 @@ def add_hemaseg_config(cfg: CN) -> None:
     # Autocast dtype of SOLVER.AMP.ENABLED: "float16" (Detectron2's, with a dynamic loss scale) or
     # "bfloat16" (no loss scale: bf16 has fp32's exponent range). det2_plugins.engine.Trainer.
     cfg.SOLVER.AMP.PRECISION = "float16"
+    # Per-module gradient norms and attention-gate statistics into metrics.json (det2_plugins.diagnostics).
+    cfg.DIAGNOSTICS = CN()
+    cfg.DIAGNOSTICS.ENABLED = False
+    cfg.DIAGNOSTICS.PERIOD = 1

@@ -165,6 +165,13 @@ class Trainer(DefaultTrainer):
     def build_writers(self):
         return event_writers(self.cfg.OUTPUT_DIR, self.max_iter)
 
+    def build_hooks(self):
+        hooks = super().build_hooks()
+        if self.cfg.DIAGNOSTICS.ENABLED:
+            from .diagnostics import TrainingDiagnostics
+            hooks.insert(-1, TrainingDiagnostics(self.cfg.DIAGNOSTICS.PERIOD))  # before the writers
+        return hooks
+
 
 def build_cfg(config_file: str, opts: list) -> CfgNode:
     """A frozen config: Detectron2's defaults, this project's keys, ``config_file`` and the

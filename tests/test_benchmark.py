@@ -1,5 +1,6 @@
 """tools/benchmark.py: interleaved timing, medians and ratios (unit tests on a fake clock), and one
 end-to-end run that reports every model with ratios to SegNeXt-T."""
+import json
 import os
 import os.path as osp
 import subprocess
@@ -186,7 +187,7 @@ def test_benchmark_reports_ratios_to_segnext(tmp_path):
                           cwd=REPO_ROOT, capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS='1'))
     assert proc.returncode == 0, proc.stderr[-3000:]
     text = out.read_text()
-    table = text.split('Repeat check')[0]
+    table = text.split('Achieved compute')[0]
     rows = {line.split('|')[1].strip(): [c.strip() for c in line.split('|')[2:-1]]
             for line in table.splitlines() if line.startswith('| ') and 'model' not in line}
     assert set(rows) == {'SegNeXt-T', 'MSFF-SegNeXt'}  # the baseline is always measured too
@@ -198,6 +199,12 @@ def test_benchmark_reports_ratios_to_segnext(tmp_path):
     assert float(rows['MSFF-SegNeXt'][2]) > float(rows['SegNeXt-T'][2])  # EGA adds multiply-adds
     assert 'python tools/benchmark.py' in text and 'torch threads 1' in text
     assert '1 warm-up + 2 timed inference iterations and 0 + 2 training steps' in text
+    # Achieved TFLOP/s: 2 x GMACs x img/s / 1000 for inference, 3 x that per training image.
+    compute = text.split('Achieved compute')[1].split('Repeat check')[0]
+    tflops = {line.split('|')[1].strip(): [float(c) for c in line.split('|')[2:4]]
+              for line in compute.splitlines() if line.startswith('| ') and 'model' not in line}
+    gmacs, img_s = float(rows['MSFF-SegNeXt'][2]), float(rows['MSFF-SegNeXt'][4])
+    assert tflops['MSFF-SegNeXt'][0] == pytest.approx(2 * gmacs * img_s / 1000, rel=0.02, abs=2e-3)
     assert '| MSFF-SegNeXt | SegNeXt-T | infer img/s ratio |' in text  # the repeat check ran
     assert 'Largest relative difference' in text
     assert 'torch threads: 1' in proc.stdout
@@ -366,3 +373,63 @@ def test_cad_child_reports_the_handcrafted_algorithm_without_parameters_or_gmacs
     result = json.loads(line[len('RESULT '):])
     assert result['params'] == 0 and result['flops'] is None and result['peak_mb'] > 0
     assert 'no training step' in result['note']
+
+
+def test_event_timing_waits_for_the_device_once_and_drops_warmup():
+    """CUDA-event timing, with fake events on a fake device clock: every call is bracketed by two
+    recorded events, the host synchronises once at the end, and the times are the events' spans."""
+    clock = {'t': 0.0}
+    syncs = []
+
+    class FakeEvent:
+        def record(self):
+            self.t = clock['t']
+
+        def elapsed_time(self, end):  # milliseconds, as torch.cuda.Event
+            return (end.t - self.t) * 1000.0
+
+    cost = {'A': 0.5, 'B': 1.5}
+
+    def make(name):
+        def fn():
+            clock['t'] += cost[name]
+        return fn
+    times = benchmark.time_interleaved_events({n: make(n) for n in cost}, warmup=2, iters=3, new_event=FakeEvent,
+                                              synchronize=lambda: syncs.append(clock['t']))
+    assert times == {'A': [0.5] * 3, 'B': [1.5] * 3} and syncs == [10.0]  # 5 rounds x 2 s, one sync at the end
+
+
+def test_achieved_tflops_table():
+    static = {'A': dict(params=1e6, flops=5e9), 'B': dict(params=1e6, flops=None)}
+    raw = dict(infer={'A': [0.01] * 3, 'B': [0.02] * 3}, train={'A': [0.05] * 3})
+    text = benchmark.format_tflops(static, benchmark.analyse(raw, {'A': 'A', 'B': 'A'}), batch=4, peak=10.0)
+    a = [c.strip() for c in text.splitlines()[2].split('|')[1:-1]]
+    # inference 2 x 5 GMACs x 400 img/s = 4 TFLOP/s (40 % of 10); training 3 x 2 x 5e9 x 80 img/s = 2.4
+    assert a == ['A', '4.000', '2.400', '40.00', '24.00']
+    assert [c.strip() for c in text.splitlines()[3].split('|')[1:-1]] == ['B', '-', '-', '-', '-']
+    assert benchmark.bf16_peak_tflops('NVIDIA H200') == 989.0 and benchmark.bf16_peak_tflops('Quadro') is None
+
+
+@pytest.mark.skipif(not have('mmseg'), reason='OpenMMLab stack not installed (run tools/setup_env.sh)')
+def test_inline_static_pass_and_two_precisions(tmp_path):
+    """--static inline (the CUDA default: no process per model) counts the same parameters and GMACs
+    as the per-model processes; --precision fp32 bf16 times both (bf16 autocast on the CPU here)."""
+    out = tmp_path / 'bench.md'
+    proc = subprocess.run([sys.executable, osp.join(REPO_ROOT, 'tools', 'benchmark.py'), '--size', '64', '--warmup',
+                           '0', '--iters', '1', '--train-warmup', '0', '--threads', '1', '--models', 'MSFF-SegNeXt',
+                           '--static', 'inline', '--precision', 'fp32', 'bf16', '--out', str(out)],
+                          cwd=REPO_ROOT, capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS='1'))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert 'own process' not in proc.stdout and proc.stdout.count('(this process)') == 2
+    text = out.read_text()
+    assert '#### fp32' in text and '#### bf16 autocast' in text and 'in this process, one model at a time' in text
+    fp32 = text.split('#### fp32')[1].split('Achieved compute')[0]
+    rows = {line.split('|')[1].strip(): [c.strip() for c in line.split('|')[2:-1]]
+            for line in fp32.splitlines() if line.startswith('| ') and 'model' not in line}
+    assert rows['MSFF-SegNeXt'][0] == '6.138' and rows['SegNeXt-T'][0] == '4.225'  # as the process pass counts
+    assert rows['MSFF-SegNeXt'][-2:] == ['-', '-']  # no per-model peak memory on the CPU in one process
+    child = json.loads(next(l for l in subprocess.run(
+        [sys.executable, osp.join(REPO_ROOT, 'tools', 'benchmark.py'), '--child', 'MSFF-SegNeXt', '--size', '64',
+         '--threads', '1'], cwd=REPO_ROOT, capture_output=True, text=True).stdout.splitlines()
+        if l.startswith('RESULT '))[7:])
+    assert rows['MSFF-SegNeXt'][2] == f"{child['flops'] / 1e9:.2f}"  # the same GMACs as the per-model process

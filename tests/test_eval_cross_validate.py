@@ -95,9 +95,11 @@ class FakeTools:
     def __init__(self):
         self.calls = []
 
-    def __call__(self, cmd, check):
+    def __call__(self, cmd, check, stdout=None, stderr=None):
         tool, work_dir = osp.basename(cmd[1]), cmd[cmd.index('--work-dir') + 1]
         self.calls.append((tool, cmd))
+        if stdout is not None:  # parallel folds: each writes its own log
+            stdout.write(f'{tool} {work_dir}\n')
         if tool == 'train.py':
             os.makedirs(work_dir, exist_ok=True)
             open(osp.join(work_dir, 'best_nucleus_mDice_iter_2.pth'), 'w').close()
@@ -145,3 +147,30 @@ def test_results_are_reused_only_for_the_same_config_options_and_fold(tiny_datas
     edited.write_text(text.replace('max_iters = 8', 'max_iters = 9'))
     changed = cv.fingerprint(str(edited), [*opts, 'train_cfg.max_iters=3'], 1)
     assert changed['config_sha256'] != expected['config_sha256']
+
+
+def test_parallel_folds_run_at_once_with_their_own_logs_and_options(tiny_dataset, tmp_path, monkeypatch):
+    """--parallel N: the folds' trainings overlap in time (each waits until all N have started),
+    each fold writes fold<k>.log, and the run options reach train.py / test.py and the fingerprint."""
+    import threading
+    started = threading.Barrier(3, timeout=30)  # three folds at once, or the barrier times out
+    fake = FakeTools()
+
+    def overlapping(cmd, check, stdout=None, stderr=None):
+        if osp.basename(cmd[1]) == 'train.py':
+            started.wait()
+        return fake(cmd, check, stdout, stderr)
+    monkeypatch.setattr(cv.subprocess, 'run', overlapping)
+    opts = data_opts(tiny_dataset)
+    run_options = ['--amp', 'bf16', '--workers', 'auto', '--processes', '3']
+    per_fold = cv.run_folds(TINY_CONFIG, [0, 1, 2], str(tmp_path), opts, True, parallel=3, run_options=run_options)
+    assert sorted(per_fold) == [0, 1, 2]
+    for k in (0, 1, 2):
+        assert (tmp_path / f'fold{k}.log').read_text().splitlines() == [
+            f'train.py {tmp_path}/fold{k}', f'test.py {tmp_path}/fold{k}']
+        assert json.loads((tmp_path / f'fold{k}' / cv.FINGERPRINT).read_text())['run_options'] == run_options
+    trains = [cmd for tool, cmd in fake.calls if tool == 'train.py']
+    assert len(trains) == 3 and all(cmd[3:5 + len(run_options)] == ['--work-dir', cmd[4], *run_options] for cmd in trains)
+    with pytest.raises(threading.BrokenBarrierError):  # one at a time never has three trainings running together
+        started.reset()
+        cv.run_folds(TINY_CONFIG, [3], str(tmp_path / 'one'), opts, True, parallel=1)

@@ -152,6 +152,24 @@ def time_interleaved(fns: Dict[str, Callable[[], object]], warmup: int, iters: i
     return times
 
 
+def time_interleaved_events(fns: Dict[str, Callable[[], object]], warmup: int, iters: int,
+                            new_event: Callable[[], object], synchronize: Callable[[], None]) -> Dict[str, List[float]]:
+    """:func:`time_interleaved` timed by device events (``torch.cuda.Event(enable_timing=True)``):
+    an event is recorded before and after every call, and the host waits for the device once, at
+    the end. The host never stalls between calls, so a model's queued kernels run back to back as
+    in training, and the times are the device's. Returns seconds, as :func:`time_interleaved`."""
+    marks: Dict[str, list] = {name: [] for name in fns}
+    for name, timed in interleaved_schedule(list(fns), warmup, iters):
+        start, end = new_event(), new_event()
+        start.record()
+        fns[name]()
+        end.record()
+        if timed:
+            marks[name].append((start, end))
+    synchronize()
+    return {name: [start.elapsed_time(end) / 1000.0 for start, end in pairs] for name, pairs in marks.items()}
+
+
 def quantile(values: Sequence[float], q: float) -> float:
     """The q-quantile by linear interpolation between order statistics (numpy's default)."""
     xs = sorted(values)
@@ -289,7 +307,37 @@ def format_table(static: Dict[str, dict], analysis: dict, baseline_of: Dict[str,
                     f"{_median_iqr(inf['paired'], '.2f')} | {_median_iqr(inf['time'], '.4f')} | "
                     f"{_median_iqr(None if tr is None else tr['time'], '.3f')} | {_number(tr_ratio, '.2f')} | "
                     f"{_median_iqr(None if tr is None else tr['paired'], '.2f')} | "
-                    f"{r['peak_mb']:.0f} | {_ratio(r['peak_mb'], base['peak_mb'])} |")
+                    f"{_number(r.get('peak_mb'), '.0f')} | {_ratio(r.get('peak_mb'), base.get('peak_mb'))} |")
+    return '\n'.join(rows)
+
+
+# Dense bf16 Tensor Core peaks (TFLOP/s, without sparsity) from the vendors' data sheets, by device name.
+BF16_PEAK_TFLOPS = {'H200': 989.0, 'H100 SXM': 989.0, 'H100 PCIe': 756.0, 'H100': 989.0, 'A100': 312.0,
+                    'L40S': 362.0, 'A10': 125.0}
+
+
+def bf16_peak_tflops(device_name: str) -> float | None:
+    """The data-sheet bf16 peak of a GPU from its name (None if unknown; pass --peak-tflops)."""
+    return next((v for k, v in BF16_PEAK_TFLOPS.items() if k in device_name), None)
+
+
+def format_tflops(static: Dict[str, dict], analysis: dict, batch: int, peak: float | None = None) -> str:
+    """Achieved TFLOP/s per model: inference = 2 x MACs x img/s; training = 3 x that (a backward pass
+    costs about twice the forward), from the median times. ``peak``: the share of that peak too."""
+    head = '| model | infer TFLOP/s | train TFLOP/s (3 x forward) |'
+    sep = '|---|---|---|'
+    if peak:
+        head, sep = head + f' infer % of {peak:g} | train % of {peak:g} |', sep + '---|---|'
+    rows = [head, sep]
+    for name, r in static.items():
+        flops = r.get('flops')
+        inf, tr = analysis['infer'][name], analysis.get('train', {}).get(name)
+        infer = None if flops is None else 2 * flops * batch / inf['time']['median'] / 1e12
+        train = None if flops is None or tr is None else 3 * 2 * flops * batch / tr['time']['median'] / 1e12
+        cells = [_number(infer, '.3f'), _number(train, '.3f')]
+        if peak:
+            cells += [_number(None if v is None else 100 * v / peak, '.2f') for v in (infer, train)]
+        rows.append(f'| {name} | ' + ' | '.join(cells) + ' |')
     return '\n'.join(rows)
 
 
@@ -604,18 +652,60 @@ def static_metrics(task: str, name: str, size: int, batch: int, device: str) -> 
     return dict(params=bench.num_params, flops=flops, peak_mb=peak_mb, note=bench.note)
 
 
-def measure_timing(benches: Dict[str, Bench], args, log=print) -> dict:
-    """One interleaved measurement of every model: ``{'infer': {name: [s, ...]}, 'train': {...}}``, the
-    timed rounds' durations in round order."""
+def static_metrics_inline(task: str, name: str, size: int, batch: int, device: str) -> dict:
+    """:func:`static_metrics` in this process, one model at a time (seconds per model: no process
+    start, no import, no CUDA initialisation per model). Peak memory on CUDA is the allocator's peak
+    above what was allocated before the model was built (its weights, gradients, optimizer state
+    and the activations of a training step); on the CPU a process's RSS cannot be split among
+    models, so it is left out (``--static process`` measures it)."""
+    import gc
+
     import torch
-    sync = torch.cuda.synchronize if args.device.startswith('cuda') else None
+    cuda = device.startswith('cuda')
+    if cuda:
+        torch.cuda.synchronize()
+        base = torch.cuda.memory_allocated()
+    out = static_metrics(task, name, size, batch, device)  # peak of its second training step (or inference)
+    if cuda:
+        out['peak_mb'] = (torch.cuda.max_memory_allocated() - base) / 2**20
+        gc.collect()
+        torch.cuda.empty_cache()
+    else:
+        out['peak_mb'] = None
+    return out
+
+
+def with_precision(fn: Callable[[], object] | None, precision: str, device: str) -> Callable[[], object] | None:
+    """``fn`` under bf16 autocast (``precision`` 'bf16'), or ``fn`` itself ('fp32')."""
+    if fn is None or precision == 'fp32':
+        return fn
+    import torch
+
+    def autocast_fn():
+        with torch.autocast(device.split(':')[0], dtype=torch.bfloat16):
+            return fn()
+    return autocast_fn
+
+
+def measure_timing(benches: Dict[str, Bench], args, log=print, precision: str = 'fp32') -> dict:
+    """One interleaved measurement of every model: ``{'infer': {name: [s, ...]}, 'train': {...}}``, the
+    timed rounds' durations in round order. On CUDA the calls are timed with CUDA events."""
+    import torch
+    cuda = args.device.startswith('cuda')
+
+    def timed(fns, warmup, iters):
+        fns = {n: with_precision(f, precision, args.device) for n, f in fns.items()}
+        if cuda:
+            return time_interleaved_events(fns, warmup, iters, lambda: torch.cuda.Event(enable_timing=True),
+                                           torch.cuda.synchronize)
+        return time_interleaved(fns, warmup, iters)
     torch.manual_seed(0)
     for b in benches.values():
         b.reset()
         b.set_training(False)
     log(f'  inference: {args.warmup} warm-up + {args.iters} timed rounds over {len(benches)} model(s)', flush=True)
     with torch.no_grad():
-        infer = time_interleaved({n: b.infer for n, b in benches.items()}, args.warmup, args.iters, sync=sync)
+        infer = timed({n: b.infer for n, b in benches.items()}, args.warmup, args.iters)
     steps = {n: b.step for n, b in benches.items() if b.step is not None}  # models with a training step
     train = {}
     if steps:
@@ -623,7 +713,7 @@ def measure_timing(benches: Dict[str, Bench], args, log=print) -> dict:
             benches[name].set_training(True)
         log(f'  training: {args.train_warmup} warm-up + {args.train_iters} timed rounds over {len(steps)} '
             f'model(s) with a training step', flush=True)
-        train = time_interleaved(steps, args.train_warmup, args.train_iters, sync=sync)
+        train = timed(steps, args.train_warmup, args.train_iters)
     return dict(infer=infer, train=train)
 
 
@@ -668,6 +758,15 @@ def main():
                          f'at {CLASSIFIER_SIZE})')
     ap.add_argument('--models', nargs='+', choices=list(dict.fromkeys([*MODELS, *DET_MODELS, *CAD_MODELS])),
                     help='default: every model of the task')
+    ap.add_argument('--precision', nargs='+', choices=['fp32', 'bf16'],
+                    help='time each model in these precisions (bf16: autocast); default fp32, and bf16 too on a GPU '
+                         'that has it')
+    ap.add_argument('--static', choices=['inline', 'process'],
+                    help='parameters, GMACs and peak memory: in this process one model at a time (seconds per model; '
+                         'the default on CUDA) or one process per model (the CPU default: RSS per model)')
+    ap.add_argument('--peak-tflops', type=float,
+                    help='the device\'s dense bf16 peak, for the "%% of peak" columns (default: from the GPU name, '
+                         f'known: {", ".join(BF16_PEAK_TFLOPS)})')
     ap.add_argument('--out', help='write a markdown report here (e.g. docs/benchmarks.md)')
     ap.add_argument('--child', help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -695,26 +794,39 @@ def main():
     args.models = [m for m in table_of if m in args.models]
     print(f'torch threads: {torch.get_num_threads()} (--threads {args.threads})', flush=True)
 
+    cuda = args.device.startswith('cuda')
+    if cuda and not torch.cuda.is_available():
+        sys.exit('error: --device cuda, but torch sees no CUDA device (torch.cuda.is_available() is False)')
+    args.static = args.static or ('inline' if cuda else 'process')
+    args.precision = args.precision or (['fp32', 'bf16'] if cuda and torch.cuda.is_bf16_supported() else ['fp32'])
     static = {}
     for i, name in enumerate(args.models, 1):
-        print(f'[{i}/{len(args.models)}] {name}: parameters, GMACs, peak memory (own process) ...', flush=True)
-        cmd = [sys.executable, __file__, '--child', name, '--task', args.task, '--size', str(args.size),
-               '--batch', str(args.batch), '--device', args.device, '--threads', str(args.threads)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO_ROOT)
-        line = next((l for l in proc.stdout.splitlines() if l.startswith('RESULT ')), None)
-        if proc.returncode or line is None:
-            sys.exit(f'error: benchmarking {name} failed:\n{proc.stderr[-3000:]}')
-        static[name] = json.loads(line[7:])
+        t0 = time.perf_counter()
+        if args.static == 'inline':
+            print(f'[{i}/{len(args.models)}] {name}: parameters, GMACs, peak memory (this process) ...', flush=True)
+            static[name] = static_metrics_inline(args.task, name, args.size, args.batch, args.device)
+        else:
+            print(f'[{i}/{len(args.models)}] {name}: parameters, GMACs, peak memory (own process) ...', flush=True)
+            cmd = [sys.executable, __file__, '--child', name, '--task', args.task, '--size', str(args.size),
+                   '--batch', str(args.batch), '--device', args.device, '--threads', str(args.threads)]
+            proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO_ROOT)
+            line = next((l for l in proc.stdout.splitlines() if l.startswith('RESULT ')), None)
+            if proc.returncode or line is None:
+                sys.exit(f'error: benchmarking {name} failed:\n{proc.stderr[-3000:]}')
+            static[name] = json.loads(line[7:])
+        print(f'    {time.perf_counter() - t0:.1f} s', flush=True)
 
     print(f'timing {", ".join(args.models)} interleaved in this process ...', flush=True)
     benches = {name: build(args.task, name, args.size, args.batch, args.device)[0] for name in args.models}
-    runs = [measure_timing(benches, args)]
-    if args.repeat_check:
-        print('repeat check: the same measurement again ...', flush=True)
-        runs.append(measure_timing(benches, args))
-
-    analyses = [analyse(run, baseline_of) for run in runs]
-    table = format_table(static, analyses[0], baseline_of, args.batch)
+    by_precision = {}
+    for precision in args.precision:
+        print(f'{precision}:', flush=True)
+        runs = [measure_timing(benches, args, precision=precision)]
+        if args.repeat_check:
+            print('repeat check: the same measurement again ...', flush=True)
+            runs.append(measure_timing(benches, args, precision=precision))
+        by_precision[precision] = runs
+    runs = by_precision[args.precision[0]]
     command = command_line(sys.argv[1:])
     if args.task == 'det':
         shape = f'{args.batch} image(s) per step at each config\'s size ({", ".join(f"{m} {DET_MODELS[m][1]}" for m in static)})'
@@ -726,21 +838,32 @@ def main():
     else:
         shape, bases = f'{args.batch}x3x{args.size}x{args.size}', BASELINE
     omp = ', '.join(f'{k}={os.environ[k]}' for k in ('OMP_NUM_THREADS', 'OMP_WAIT_POLICY') if k in os.environ)
+    static_how = ('in this process, one model at a time (peak: CUDA allocations above those before the model was '
+                  'built; not measured on the CPU)' if args.static == 'inline' else 'one process per model')
+    clock = 'CUDA events (no host synchronisation between calls)' if cuda else 'time.perf_counter'
     header = (f'Input {shape}, device {args.device}: {machine(args.device)}; torch threads {args.threads}'
               f'{f" ({omp})" if omp else ""}.\n'
               f'Timing: {args.warmup} warm-up + {args.iters} timed inference iterations and {args.train_warmup} + '
               f'{args.train_iters} training steps per model, interleaved round-robin across the {len(static)} '
-              f'models in one process; times are medians (IQR = q3 - q1) of the timed iterations; x = ratio of '
-              f'the medians; x paired = median (IQR) over the timed rounds of the ratio within a round (the models '
-              f'ran back to back, so load from other processes cancels; the more reproducible one on a shared '
-              f'machine). Params, GMACs and peak memory: one process per model.\n'
+              f'models in one process, timed with {clock}; times are medians (IQR = q3 - q1) of the timed '
+              f'iterations; x = ratio of the medians; x paired = median (IQR) over the timed rounds of the ratio '
+              f'within a round (the models ran back to back, so load from other processes cancels; the more '
+              f'reproducible one on a shared machine). Params, GMACs and peak memory: {static_how}.\n'
               f'Ratios (x) are to {bases} measured in the same run. Command: `{command}`\n')
-    report = header + '\n' + table + '\n'
+    peak = args.peak_tflops or (bf16_peak_tflops(torch.cuda.get_device_name()) if cuda else None)
+    report = header
+    for precision, runs in by_precision.items():
+        analyses = [analyse(run, baseline_of) for run in runs]
+        title = {'fp32': 'fp32', 'bf16': 'bf16 autocast'}[precision]
+        report += (f'\n#### {title}\n\n' if len(by_precision) > 1 else '\n')
+        report += format_table(static, analyses[0], baseline_of, args.batch) + '\n'
+        report += '\nAchieved compute (from the GMACs above and the median times):\n\n'
+        report += format_tflops(static, analyses[0], args.batch, peak) + '\n'
+        if args.repeat_check:
+            report += '\n' + format_repeat_check(repeat_check(analyses, baseline_of)) + '\n'
     notes = format_notes(static)
     if notes:
         report += '\n' + notes + '\n'
-    if args.repeat_check:
-        report += '\n' + format_repeat_check(repeat_check(analyses, baseline_of)) + '\n'
     print(report, end='')
     if args.out:
         os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)

@@ -1,6 +1,7 @@
 """K-fold cross-validation of an OpenMMLab config, and the paper's t-test.
 
     python tools/cross_validate.py run CONFIG [--folds K ...] [--work-dir DIR] [--cfg-options ...]
+    python tools/cross_validate.py run CONFIG --parallel 5 --amp bf16 --workers auto     # 5 folds at once on a GPU
     python tools/cross_validate.py compare A/cv_summary.json B/cv_summary.json
 
 ``run`` trains and tests every fold and writes ``cv_summary.json`` and ``cv_summary.md``
@@ -98,13 +99,17 @@ def effective_config_sha256(config: str, cfg_options: list, fold: int) -> str:
     return hashlib.sha256(text.encode('utf-8')).hexdigest()
 
 
-def fingerprint(config: str, cfg_options: list, fold: int) -> dict:
-    """What must be equal for a fold's earlier ``test_metrics.json`` to be reused."""
+def fingerprint(config: str, cfg_options: list, fold: int, run_options: list = ()) -> dict:
+    """What must be equal for a fold's earlier ``test_metrics.json`` to be reused (the run options
+    that change results, such as ``--amp``, included; a run without them keeps the old keys)."""
     with open(config, 'rb') as f:
         config_sha = hashlib.sha256(f.read()).hexdigest()
-    return {'config': osp.abspath(config), 'config_sha256': config_sha,
-            'effective_config_sha256': effective_config_sha256(config, cfg_options, fold),
-            'cfg_options': list(cfg_options), 'fold': fold}
+    found = {'config': osp.abspath(config), 'config_sha256': config_sha,
+             'effective_config_sha256': effective_config_sha256(config, cfg_options, fold),
+             'cfg_options': list(cfg_options), 'fold': fold}
+    if run_options:
+        found['run_options'] = list(run_options)
+    return found
 
 
 def reusable(fold_dir: str, expected: dict) -> tuple:
@@ -155,11 +160,16 @@ def _best_checkpoint(work_dir: str) -> str:
         return f.read().strip()
 
 
-def run_fold(config: str, fold: int, work_dir: str, cfg_options: list, segmentation: bool = True) -> dict:
-    """Train and test one fold in ``work_dir`` (or reuse its matching results); return its metrics."""
+def run_fold(config: str, fold: int, work_dir: str, cfg_options: list, segmentation: bool = True,
+             run_options: list = (), log_file: str | None = None) -> dict:
+    """Train and test one fold in ``work_dir`` (or reuse its matching results); return its metrics.
+
+    ``run_options``: options of tools/train.py and tools/test.py (``--amp bf16 --workers 2`` ...),
+    part of the fingerprint when they change results. ``log_file``: where the fold's train / test
+    output goes (folds running in parallel would interleave on the console)."""
     opts = ['--cfg-options', f'fold={fold}', *cfg_options]
     metrics_json = osp.join(work_dir, 'test_metrics.json')
-    expected = fingerprint(config, cfg_options, fold)
+    expected = fingerprint(config, cfg_options, fold, run_options)
     ok, why = reusable(work_dir, expected)
     if ok:
         print(f'[fold {fold}] reusing {metrics_json} (same config, options and fold)', flush=True)
@@ -174,15 +184,67 @@ def run_fold(config: str, fold: int, work_dir: str, cfg_options: list, segmentat
             os.replace(work_dir, stale)
             print(f'[fold {fold}] not reusing {work_dir}: {why}; moved it to {stale} and training again',
                   flush=True)
-        subprocess.run([sys.executable, osp.join(TOOLS, 'train.py'), config, '--work-dir', work_dir, *opts],
-                       check=True)
-        extra = ['--per-image-csv', osp.join(work_dir, 'per_image.csv')] if segmentation else []
-        subprocess.run([sys.executable, osp.join(TOOLS, 'test.py'), config, _best_checkpoint(work_dir),
-                        '--work-dir', work_dir, *extra, *opts], check=True)
+        os.makedirs(work_dir, exist_ok=True)
+        out = open(log_file, 'a') if log_file else None
+        try:
+            t0 = time.monotonic()
+            subprocess.run([sys.executable, osp.join(TOOLS, 'train.py'), config, '--work-dir', work_dir, *run_options,
+                            *opts], check=True, stdout=out, stderr=subprocess.STDOUT if out else None)
+            extra = ['--per-image-csv', osp.join(work_dir, 'per_image.csv')] if segmentation else []
+            test_options = [o for o in run_options if o != '--auto-scale-lr']
+            subprocess.run([sys.executable, osp.join(TOOLS, 'test.py'), config, _best_checkpoint(work_dir),
+                            '--work-dir', work_dir, *extra, *test_options, *opts], check=True, stdout=out,
+                           stderr=subprocess.STDOUT if out else None)
+        except subprocess.CalledProcessError as e:
+            where = f'; its output is in {log_file}' if log_file else ''
+            raise SystemExit(f'error: fold {fold}: {osp.basename(e.cmd[1])} exited {e.returncode}{where}') from None
+        finally:
+            if out:
+                out.close()
+        print(f'[fold {fold}] trained and tested in {time.monotonic() - t0:.0f} s', flush=True)
         with open(osp.join(work_dir, FINGERPRINT), 'w') as f:
             json.dump(expected, f, indent=2)
     with open(metrics_json) as f:
         return {k.split('/')[-1]: v for k, v in json.load(f).items()}
+
+
+def run_folds(config: str, folds: list, work_dir: str, cfg_options: list, segmentation: bool, parallel: int = 1,
+              run_options: list = (), subset_prefixes: list = ()) -> dict:
+    """``{fold: metrics}`` of every fold, ``parallel`` of them at a time (one GPU runs several small
+    trainings at once: one 256-px MSFF-SegNeXt run keeps an H200 about 1 % busy). In parallel each
+    fold's output goes to ``<work_dir>/fold<k>.log``; a failing fold stops the run after the
+    others that were already running finish."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(k):
+        fold_dir = osp.join(work_dir, f'fold{k}')
+        log_file = osp.join(fold_dir + '.log') if parallel > 1 else None
+        if log_file:
+            os.makedirs(osp.dirname(log_file), exist_ok=True)
+            print(f'=== fold {k}: started, output in {log_file} ===', flush=True)
+        metrics = run_fold(config, k, fold_dir, cfg_options, segmentation, run_options, log_file)
+        if subset_prefixes:
+            metrics.update(subset_metrics(osp.join(fold_dir, 'per_image.csv'), subset_prefixes))
+        return metrics
+
+    if parallel <= 1:
+        per_fold = {}
+        for i, k in enumerate(folds, 1):
+            print(f'=== fold {k} ({i}/{len(folds)}) ===', flush=True)
+            per_fold[k] = one(k)
+        return per_fold
+    with ThreadPoolExecutor(max_workers=parallel) as pool:
+        futures = {k: pool.submit(one, k) for k in folds}
+        return {k: f.result() for k, f in futures.items()}
+
+
+def run_options_of(args) -> list:
+    """The options passed on to tools/train.py and tools/test.py of every fold."""
+    opts = ['--amp', args.amp] if args.amp else []
+    opts += ['--channels-last'] * args.channels_last + ['--cudnn-benchmark'] * args.cudnn_benchmark
+    if args.workers is not None:
+        opts += ['--workers', str(args.workers), '--processes', str(args.parallel)]
+    return opts
 
 
 def _reported(key: str) -> bool:
@@ -277,6 +339,12 @@ def main():
                    help='folds to run (default: every fold whose test split exists under the data root, else 0-4)')
     r.add_argument('--work-dir')
     r.add_argument('--cfg-options', nargs='+', default=[])
+    r.add_argument('--parallel', type=int, default=1,
+                   help='folds trained at the same time (one GPU runs several small trainings; default 1)')
+    r.add_argument('--amp', choices=['fp16', 'bf16'], help='mixed precision of tools/train.py and tools/test.py')
+    r.add_argument('--channels-last', action='store_true')
+    r.add_argument('--cudnn-benchmark', action='store_true')
+    r.add_argument('--workers', help="data-loader workers per fold, or auto (the cores shared among --parallel folds)")
     r.add_argument('--subset-prefixes', nargs='+', default=[],
                    help='also score images named <prefix>_* separately, e.g. d1 d2 for the WBC sub-datasets (mmseg)')
     c = sub.add_parser('compare')
@@ -301,13 +369,13 @@ def main():
         if len(set(folds)) != len(folds):
             sys.exit(f'error: --folds lists a fold twice: {folds}')
         work_dir = args.work_dir or osp.join('work_dirs', 'cv', osp.splitext(osp.basename(args.config))[0])
-        per_fold = {}
-        for i, k in enumerate(folds, 1):
-            print(f'=== fold {k} ({i}/{len(folds)}) ===', flush=True)
-            fold_dir = osp.join(work_dir, f'fold{k}')
-            per_fold[k] = run_fold(args.config, k, fold_dir, args.cfg_options, segmentation)
-            if args.subset_prefixes:
-                per_fold[k].update(subset_metrics(osp.join(fold_dir, 'per_image.csv'), args.subset_prefixes))
+        if args.parallel < 1:
+            sys.exit(f'error: --parallel must be >= 1, got {args.parallel}')
+        run_options = run_options_of(args)
+        t0 = time.monotonic()
+        per_fold = run_folds(args.config, folds, work_dir, args.cfg_options, segmentation, args.parallel, run_options,
+                             args.subset_prefixes)
+        print(f'{len(folds)} fold(s) in {time.monotonic() - t0:.0f} s ({args.parallel} at a time)', flush=True)
         print(f'summary written to {write_summary(args.config, work_dir, per_fold)}')
     else:
         summaries = []
