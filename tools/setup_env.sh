@@ -12,6 +12,8 @@
 #                      already installed for PYTHON (a GPU node's site build) is used, not reinstalled.
 #                      A torch on PYTHONPATH (environment modules) is used the same way. Either is
 #                      checked with real torchvision ops, as a freshly installed pair is.
+#   OFFLINE_BUNDLE     a folder written by tools/make_offline_bundle.sh: sets WHEELHOUSE to its wheels/, and
+#                      MMCV_SOURCE / DETECTRON2_SOURCE to the tarballs in its src/ (unless given)
 #   WHEELHOUSE         a folder of wheels (and sdists): every pip call then runs with --no-index
 #                      --find-links WHEELHOUSE and reaches no index (tools/make_offline_bundle.sh
 #                      writes one on a machine with network)
@@ -47,6 +49,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
+if [ -n "${OFFLINE_BUNDLE:-}" ]; then
+    [ -d "$OFFLINE_BUNDLE/wheels" ] || { echo "OFFLINE_BUNDLE=$OFFLINE_BUNDLE has no wheels/ (write it with tools/make_offline_bundle.sh)" >&2; exit 1; }
+    WHEELHOUSE=${WHEELHOUSE:-$OFFLINE_BUNDLE/wheels}
+    MMCV_SOURCE=${MMCV_SOURCE:-$(ls "$OFFLINE_BUNDLE"/src/mmcv-*.tar.gz 2>/dev/null | head -n 1)}
+    DETECTRON2_SOURCE=${DETECTRON2_SOURCE:-$(ls "$OFFLINE_BUNDLE"/src/detectron2*.tar.gz "$OFFLINE_BUNDLE"/src/detectron2*.zip 2>/dev/null | head -n 1)}
+fi
 TORCH_SPEC=${TORCH_SPEC:-torch==2.13.0,!=2.13.0+cpu}
 TORCHVISION_SPEC=${TORCHVISION_SPEC:-torchvision==0.28.0}
 DETECTRON2_SOURCE=${DETECTRON2_SOURCE:-}
@@ -158,6 +166,7 @@ print(torch.version.cuda or "-", CUDA_HOME or "-", arch)')"
 fi
 
 log "installing OpenMMLab packages (mmengine, mmseg, mmdet, mmpretrain), MONAI, grad-cam and test tools"
+"${PIPC[@]}" --no-deps -r requirements/no-deps.txt
 "${PIPC[@]}" -r requirements/openmmlab.txt -r requirements/tests.txt
 took "OpenMMLab packages"
 
@@ -180,7 +189,9 @@ else
     log "no DETECTRON2_SOURCE given: Detectron2 is not installed, tests/det2 will skip"
 fi
 
-"${PIPC[@]}" --no-build-isolation --no-deps -e .
+# PEP 660 editable install with the setuptools installed here: setuptools >= 80 turns a legacy "setup.py
+# develop" into a pip call of its own, with build isolation and without our --no-index.
+"${PIPC[@]}" --no-build-isolation --use-pep517 --no-deps -e .
 "$PY" - <<'EOF' || { log "import check failed"; exit 1; }
 import importlib.util
 import mmcv.ops, mmengine, mmseg, mmdet, mmpretrain, torchvision  # noqa: F401
