@@ -2,8 +2,8 @@
 
 Written to find why R-Mask R-CNN's from-scratch training can collapse (a loss spike, then every RoI
 classified as background). ``DIAGNOSTICS.ENABLED True`` adds :class:`TrainingDiagnostics` to
-``det2_plugins.engine.Trainer``; every ``DIAGNOSTICS.PERIOD`` iterations it puts into the event
-storage (so into ``metrics.json``):
+``det2_plugins.engine.Trainer``; every ``DIAGNOSTICS.PERIOD`` iterations it appends one JSON line to
+``OUTPUT_DIR/diagnostics.jsonl`` (``metrics.json`` keeps only every 20th iteration) with the losses and:
 
 * ``grad_norm/<module>``: the L2 norm of the gradients of each module group (backbone stages, the
   neck's lateral / output convolutions and attentions, RPN, box head, box predictor, mask head)
@@ -17,6 +17,8 @@ It synchronises with the device at every logged iteration; leave it off for timi
 """
 from __future__ import annotations
 
+import json
+import os
 from collections import defaultdict
 
 import torch
@@ -37,52 +39,69 @@ def module_group(param_name: str) -> str:
     return parts[0]
 
 
+class _AfterBackward(HookBase):
+    """Registered on the inner trainer, whose ``run_step`` calls ``after_backward`` (the outer
+    ``DefaultTrainer`` only delegates ``run_step``, so its own hooks never see that moment)."""
+
+    def __init__(self, callback):
+        self.callback = callback
+
+    def after_backward(self):
+        self.callback()
+
+
 class TrainingDiagnostics(HookBase):
     """See the module docstring."""
 
     def __init__(self, period: int = 1):
         self.period = max(1, int(period))
-        self._gates: dict = {}
+        self._row: dict = {}
         self._handles: list = []
+        self._file = None
 
     def _logging(self) -> bool:
         return self.trainer.iter % self.period == 0
 
     def before_train(self):
-        model = self.trainer.model
-        model = getattr(model, 'module', model)
+        model = getattr(self.trainer.model, 'module', self.trainer.model)
         for name, module in model.named_modules():
             if isinstance(module, (SoftmaxChannelAttention, SoftmaxSpatialAttention)):
                 self._handles.append(module.register_forward_hook(self._gate_hook(name)))
+        inner = getattr(self.trainer, '_trainer', self.trainer)
+        inner.register_hooks([_AfterBackward(self._gradient_norms)])
+        self._file = open(os.path.join(self.trainer.cfg.OUTPUT_DIR, 'diagnostics.jsonl'), 'a')
 
     def _gate_hook(self, name):
         def hook(module, inputs, output):
             if module.training and self._logging():
                 with torch.no_grad():
                     gate = module.gate(inputs[0])  # the factor applied: mean 1 (sum 1 if literal)
-                    self._gates[name] = (float(gate.max()), float(gate.float().mean()))
+                    self._row[f'attn/{name}/max'] = float(gate.max())
+                    self._row[f'attn/{name}/mean'] = float(gate.float().mean())
         return hook
 
-    def after_backward(self):
+    def _gradient_norms(self):
         if not self._logging():
             return
-        model = self.trainer.model
-        model = getattr(model, 'module', model)
+        model = getattr(self.trainer.model, 'module', self.trainer.model)
         squares = defaultdict(float)
         for name, p in model.named_parameters():
             if p.grad is not None:
                 squares[module_group(name)] += float(p.grad.detach().float().square().sum())
-        storage = self.trainer.storage
-        storage.put_scalars(**{f'grad_norm/{k}': v ** 0.5 for k, v in squares.items()}, smoothing_hint=False)
-        storage.put_scalar('grad_norm/total', sum(squares.values()) ** 0.5, smoothing_hint=False)
+        self._row.update({f'grad_norm/{k}': v ** 0.5 for k, v in squares.items()})
+        self._row['grad_norm/total'] = sum(squares.values()) ** 0.5
 
     def after_step(self):
-        if self._gates:
-            self.trainer.storage.put_scalars(
-                **{f'attn/{name}/{stat}': value for name, (mx, mean) in self._gates.items()
-                   for stat, value in (('max', mx), ('mean', mean))}, smoothing_hint=False)
-            self._gates.clear()
+        if not self._logging():
+            return
+        storage = self.trainer.storage
+        losses = {k: v[0] for k, v in storage.latest().items() if 'loss' in k or k.startswith('fast_rcnn/')}
+        self._file.write(json.dumps({'iteration': self.trainer.iter, **losses, **self._row}) + '\n')
+        self._file.flush()
+        self._row = {}
 
     def after_train(self):
         for h in self._handles:
             h.remove()
+        if self._file:
+            self._file.close()

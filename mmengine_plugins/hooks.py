@@ -1,4 +1,5 @@
-"""MMEngine hooks of the GPU options: channels-last weights and a time-bounded probe run.
+"""MMEngine hooks of the GPU work: channels-last weights, a time-bounded probe run, and loss logging
+without a host-device synchronisation per iteration.
 
 Registered in MMEngine's root ``HOOKS`` registry, so every downstream scope (mmseg, mmdet,
 mmpretrain) finds them by name (child registries fall back to their parent).
@@ -8,7 +9,7 @@ from __future__ import annotations
 import time
 
 import torch
-from mmengine.hooks import Hook
+from mmengine.hooks import Hook, LoggerHook, RuntimeInfoHook
 from mmengine.registry import HOOKS
 
 
@@ -85,3 +86,57 @@ class TimeBoundedProbeHook(Hook):
     def loss_values(self) -> list:
         """The recorded losses as floats (one transfer for all of them)."""
         return torch.stack(self.losses).float().cpu().tolist() if self.losses else []
+
+
+@HOOKS.register_module()
+class SyncFreeRuntimeInfoHook(RuntimeInfoHook):
+    """MMEngine's ``RuntimeInfoHook`` without a host-device synchronisation per loss and iteration.
+
+    The stock hook hands every logged loss tensor of every iteration to the message hub, which turns
+    it into a Python float with ``.item()``: on a GPU the host then waits, at every iteration, for
+    the step to finish (``hemaseg.host_sync`` counts these). This hook keeps the tensors (detached,
+    on the device) and hands them over, all in one transfer, at the iterations the logger writes
+    (every ``interval``-th, read from the runner's ``LoggerHook``), before validation and at the
+    end of training. The message hub receives the same values in the same order, so the logs are
+    unchanged; they just arrive in batches. Non-tensor outputs pass straight through.
+    """
+
+    def __init__(self, interval: int | None = None):
+        super().__init__()
+        self.interval = interval
+        self._pending: dict = {}
+
+    def before_train(self, runner) -> None:
+        super().before_train(runner)
+        if self.interval is None:
+            loggers = [h for h in runner.hooks if isinstance(h, LoggerHook)]
+            self.interval = loggers[0].interval if loggers else 1
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        for key, value in (outputs or {}).items():
+            if isinstance(value, torch.Tensor):
+                self._pending.setdefault(key, []).append(value.detach().float().mean())
+            else:
+                self.flush(runner)  # keep the hub's order of updates
+                runner.message_hub.update_scalar(f'train/{key}', value)
+        if (runner.iter + 1) % self.interval == 0:
+            self.flush(runner)
+
+    def flush(self, runner) -> None:
+        """Hand every kept value to the message hub (one device-to-host copy for all of them)."""
+        if not self._pending:
+            return
+        keys = list(self._pending)
+        values = torch.stack([torch.stack(self._pending[k]) for k in keys]).cpu().tolist()
+        self._pending = {}
+        for key, series in zip(keys, values):
+            for value in series:
+                runner.message_hub.update_scalar(f'train/{key}', value)
+
+    def before_val(self, runner) -> None:
+        self.flush(runner)
+        super().before_val(runner)
+
+    def after_train(self, runner) -> None:
+        self.flush(runner)
+        super().after_train(runner)

@@ -15,6 +15,8 @@ load_from = None
 resume = False
 randomness = dict(seed=0)
 default_hooks = dict(
+    # MMEngine's RuntimeInfoHook without its per-iteration .item() of every loss (mmengine_plugins/hooks.py)
+    runtime_info=dict(type='SyncFreeRuntimeInfoHook'),
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=20, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
