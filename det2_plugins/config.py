@@ -106,6 +106,9 @@ def add_hemaseg_config(cfg: CN) -> None:
     # Autocast dtype of SOLVER.AMP.ENABLED: "float16" (Detectron2's, with a dynamic loss scale) or
     # "bfloat16" (no loss scale: bf16 has fp32's exponent range). det2_plugins.engine.Trainer.
     cfg.SOLVER.AMP.PRECISION = "float16"
+    # Stop when the box head has classified every foreground RoI as background for this many iterations
+    # after it had learned foreground (hemaseg.training_guard); 0 turns the guard off.
+    cfg.SOLVER.COLLAPSE_PATIENCE = 100
     # Per-module gradient norms and attention-gate statistics into metrics.json (det2_plugins.diagnostics).
     cfg.DIAGNOSTICS = CN()
     cfg.DIAGNOSTICS.ENABLED = False

@@ -21,7 +21,7 @@ import sys
 import torch
 from detectron2.config import CfgNode
 from detectron2.data import build_detection_test_loader, build_detection_train_loader
-from detectron2.engine import AMPTrainer, DefaultTrainer
+from detectron2.engine import AMPTrainer, DefaultTrainer, HookBase
 from detectron2.evaluation import COCOEvaluator
 from detectron2.utils import comm
 from detectron2.utils.env import seed_all_rng
@@ -134,9 +134,27 @@ def event_writers(output_dir: str, max_iter: int) -> list:
 AMP_PRECISIONS = {"float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
+class CollapseGuardHook(HookBase):
+    """Stops training when the RoI box head has collapsed (:class:`hemaseg.training_guard.CollapseGuard`):
+    reads the losses and ``fast_rcnn/false_negative`` (the share of foreground RoIs classified as
+    background) that Detectron2's R-CNN heads put into the event storage at every iteration.
+    A non-finite loss is already stopped by Detectron2 itself (``FloatingPointError``)."""
+
+    def __init__(self, patience: int, arm_after: int):
+        from hemaseg.training_guard import CollapseGuard
+        self.guard = CollapseGuard(patience, arm_after=arm_after)
+
+    def after_step(self):
+        latest = self.trainer.storage.latest()
+        losses = {k: v for k, (v, _) in latest.items() if k.startswith("loss") or k == "total_loss"}
+        fn = latest.get("fast_rcnn/false_negative")
+        self.guard.update(self.trainer.iter, losses, None if fn is None else 1.0 - fn[0])
+
+
 class Trainer(DefaultTrainer):
     """``DefaultTrainer`` with this project's data mapper, COCO box + mask evaluation, writers that
-    work without TensorBoard (:func:`event_writers`) and bf16 autocast (``SOLVER.AMP.PRECISION``)."""
+    work without TensorBoard (:func:`event_writers`), bf16 autocast (``SOLVER.AMP.PRECISION``), the
+    collapse guard (``SOLVER.COLLAPSE_PATIENCE``) and optional diagnostics (``DIAGNOSTICS.ENABLED``)."""
 
     def __init__(self, cfg):
         super().__init__(cfg)
@@ -167,6 +185,8 @@ class Trainer(DefaultTrainer):
 
     def build_hooks(self):
         hooks = super().build_hooks()
+        if self.cfg.SOLVER.COLLAPSE_PATIENCE > 0:
+            hooks.insert(-1, CollapseGuardHook(self.cfg.SOLVER.COLLAPSE_PATIENCE, self.cfg.SOLVER.WARMUP_ITERS))
         if self.cfg.DIAGNOSTICS.ENABLED:
             from .diagnostics import TrainingDiagnostics
             hooks.insert(-1, TrainingDiagnostics(self.cfg.DIAGNOSTICS.PERIOD))  # before the writers

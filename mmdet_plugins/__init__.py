@@ -9,6 +9,8 @@ name               kind    wraps
 ``YOLACTCIS``      MODELS  mmdet YOLACT, protonet on N3 before DDAM (spec 001)
 ``SemanticFusion   MODELS  hemaseg.blocks.mask_heads.SemanticFusionMaskHead
 MaskHead``                 (R-Mask R-CNN mask head, spec 004 §2.2.8)
+``Shared2FCBBox    MODELS  mmdet's Shared2FCBBoxHead + logged foreground recall
+HeadWithRecall``           (the collapse guard of hemaseg.training_guard)
 =================  ======  =====================================================
 
 Configs (``default_scope = 'mmdet'``) load it with
@@ -18,8 +20,9 @@ mmdet, not mmseg.
 import mmengine_plugins  # noqa: F401  (torch.load allow-list for MMEngine checkpoints)
 
 from .backbones import GhostResNet
+from .bbox_heads import Shared2FCBBoxHeadWithRecall
 from .detectors import YOLACTCIS
 from .mask_heads import SemanticFusionMaskHead
 from .necks import BUCASAFPN, DFFN
 
-__all__ = ['BUCASAFPN', 'DFFN', 'GhostResNet', 'SemanticFusionMaskHead', 'YOLACTCIS']
+__all__ = ['BUCASAFPN', 'DFFN', 'GhostResNet', 'SemanticFusionMaskHead', 'Shared2FCBBoxHeadWithRecall', 'YOLACTCIS']

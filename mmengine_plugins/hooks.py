@@ -99,12 +99,20 @@ class SyncFreeRuntimeInfoHook(RuntimeInfoHook):
     (every ``interval``-th, read from the runner's ``LoggerHook``), before validation and at the
     end of training. The message hub receives the same values in the same order, so the logs are
     unchanged; they just arrive in batches. Non-tensor outputs pass straight through.
+
+    At each hand-over :class:`hemaseg.training_guard.CollapseGuard` sees every iteration's losses
+    (and ``fg_recall`` where a box head logs it): training stops with a clear message at a
+    non-finite loss, or when the box head has classified every foreground RoI as background for
+    ``collapse_patience`` iterations after it had learned foreground (``None``: no guard).
     """
 
-    def __init__(self, interval: int | None = None):
+    def __init__(self, interval: int | None = None, collapse_patience: int | None = 100):
         super().__init__()
+        from hemaseg.training_guard import CollapseGuard
         self.interval = interval
         self._pending: dict = {}
+        self._iters: list = []  # the iteration of each kept value
+        self.guard = CollapseGuard(collapse_patience) if collapse_patience else None
 
     def before_train(self, runner) -> None:
         super().before_train(runner)
@@ -113,6 +121,7 @@ class SyncFreeRuntimeInfoHook(RuntimeInfoHook):
             self.interval = loggers[0].interval if loggers else 1
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        self._iters.append(runner.iter)
         for key, value in (outputs or {}).items():
             if isinstance(value, torch.Tensor):
                 self._pending.setdefault(key, []).append(value.detach().float().mean())
@@ -126,12 +135,21 @@ class SyncFreeRuntimeInfoHook(RuntimeInfoHook):
         """Hand every kept value to the message hub (one device-to-host copy for all of them)."""
         if not self._pending:
             return
-        keys = list(self._pending)
-        values = torch.stack([torch.stack(self._pending[k]) for k in keys]).cpu().tolist()
-        self._pending = {}
-        for key, series in zip(keys, values):
-            for value in series:
+        keys, iters = list(self._pending), self._iters
+        lengths = {len(v) for v in self._pending.values()}
+        if len(lengths) == 1:  # the usual case: every key every iteration, one transfer
+            stacked = torch.stack([torch.stack(self._pending[k]) for k in keys]).cpu().tolist()
+        else:
+            stacked = [torch.stack(self._pending[k]).cpu().tolist() for k in keys]
+        self._pending, self._iters = {}, []
+        rows: dict = {}  # iteration -> {key: value}; a key's values belong to the last iterations
+        for key, series in zip(keys, stacked):
+            for iteration, value in zip(iters[len(iters) - len(series):], series):
                 runner.message_hub.update_scalar(f'train/{key}', value)
+                rows.setdefault(iteration, {})[key] = value
+        if self.guard is not None:
+            for iteration, row in sorted(rows.items()):
+                self.guard.update(iteration, {k: v for k, v in row.items() if 'loss' in k}, row.get('fg_recall'))
 
     def before_val(self, runner) -> None:
         self.flush(runner)

@@ -32,6 +32,7 @@ from detectron2.engine import default_argument_parser, launch  # noqa: E402
 from detectron2.evaluation import verify_results  # noqa: E402
 
 from det2_plugins.engine import Trainer, build_cfg, register_datasets, setup_run  # noqa: E402
+from hemaseg.training_guard import ADVICE, TrainingCollapsed  # noqa: E402
 
 
 def setup(args):
@@ -54,7 +55,12 @@ def main(args):
         return res
     trainer = Trainer(cfg)
     trainer.resume_or_load(resume=args.resume)
-    trainer.train()
+    try:
+        trainer.train()
+    except TrainingCollapsed as e:  # the guard's message says what happened and what to try
+        raise SystemExit(f"error: {e}") from None
+    except FloatingPointError as e:  # Detectron2's own check of the loss
+        raise SystemExit(f"error: {e}; training stopped. Try: {ADVICE}.") from None
     # DefaultTrainer.train() returns them only when TEST.EXPECTED_RESULTS is set.
     return getattr(trainer, "_last_eval_results", None)
 

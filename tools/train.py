@@ -36,7 +36,12 @@ def main():
         cfg.resume, cfg.load_from = True, args.resume
 
     from mmengine.runner import Runner
-    Runner.from_cfg(cfg).train()
+
+    from hemaseg.training_guard import TrainingCollapsed
+    try:
+        Runner.from_cfg(cfg).train()
+    except TrainingCollapsed as e:  # a diverged or collapsed run (mmengine_plugins.hooks): say so, no traceback
+        raise SystemExit(f'error: {e}') from None
 
 
 if __name__ == '__main__':

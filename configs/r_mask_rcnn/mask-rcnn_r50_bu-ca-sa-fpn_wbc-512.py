@@ -5,4 +5,5 @@ _base_ = ['./mask-rcnn_r50_fpn_wbc-512.py']
 model = dict(
     neck=dict(
         _delete_=True, type='BUCASAFPN', in_channels=[256, 512, 1024, 2048], out_channels=256, num_outs=5,
-        top_down_attention=None, bottom_up=True, bottom_up_attention='ca-sa', literal=False))
+        top_down_attention=None, bottom_up=True, bottom_up_attention='ca-sa', literal=False,
+        norm_cfg={{_base_.head_norm_cfg}}))

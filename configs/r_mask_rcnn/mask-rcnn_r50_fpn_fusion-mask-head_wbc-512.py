@@ -7,5 +7,5 @@ model = dict(
     roi_head=dict(
         mask_head=dict(
             _delete_=True, type='SemanticFusionMaskHead', num_levels=3, in_channels=256, conv_out_channels=256,
-            num_classes={{_base_.num_classes}},
+            num_classes={{_base_.num_classes}}, norm_cfg={{_base_.head_norm_cfg}},
             loss_mask=dict(type='CrossEntropyLoss', use_mask=True, loss_weight=1.0))))

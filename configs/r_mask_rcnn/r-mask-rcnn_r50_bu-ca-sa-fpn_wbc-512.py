@@ -15,9 +15,10 @@ _base_ = ['./mask-rcnn_r50_fpn_wbc-512.py']
 model = dict(
     neck=dict(
         _delete_=True, type='BUCASAFPN', in_channels=[256, 512, 1024, 2048], out_channels=256, num_outs=5,
-        top_down_attention=None, bottom_up=True, bottom_up_attention='ca-sa', literal=False),
+        top_down_attention=None, bottom_up=True, bottom_up_attention='ca-sa', literal=False,
+        norm_cfg={{_base_.head_norm_cfg}}),
     roi_head=dict(
         mask_head=dict(
             _delete_=True, type='SemanticFusionMaskHead', num_levels=3, in_channels=256, conv_out_channels=256,
-            num_classes={{_base_.num_classes}},
+            num_classes={{_base_.num_classes}}, norm_cfg={{_base_.head_norm_cfg}},
             loss_mask=dict(type='CrossEntropyLoss', use_mask=True, loss_weight=1.0))))

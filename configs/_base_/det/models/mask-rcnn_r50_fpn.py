@@ -6,6 +6,11 @@
 #   model.backbone.init_cfg=dict(type='Pretrained', checkpoint='/path/to/resnet50.pth')
 # (a whole-detector checkpoint goes to ``load_from`` instead).
 num_classes = 1
+# GroupNorm (32 groups) in the FPN and the mask head: from-scratch Mask R-CNN trains stably with it (He,
+# Girshick, Dollar, "Rethinking ImageNet Pre-training", ICCV 2019). Without it R-Mask R-CNN collapsed here:
+# gradient bursts during warm-up saturated its softmax attentions (docs/results.md, "R-Mask R-CNN: why it
+# collapsed"). Every Mask R-CNN config uses it, so the models still differ only in the neck and the mask head.
+head_norm_cfg = dict(type='GN', num_groups=32, requires_grad=True)
 model = dict(
     type='MaskRCNN',
     data_preprocessor=dict(
@@ -17,7 +22,7 @@ model = dict(
         frozen_stages=-1, norm_cfg=dict(type='BN', requires_grad=True), norm_eval=False,
         init_cfg=None),
     # P2..P6 (P6 = max-pool of P5), strides 4..64.
-    neck=dict(type='FPN', in_channels=[256, 512, 1024, 2048], out_channels=256, num_outs=5),
+    neck=dict(type='FPN', in_channels=[256, 512, 1024, 2048], out_channels=256, num_outs=5, norm_cfg=head_norm_cfg),
     rpn_head=dict(
         type='RPNHead', in_channels=256, feat_channels=256,
         # One size per level: 16, 32, 64, 128, 256 px on P2..P6 (4 x stride), ratios 1:2, 1:1, 2:1.
@@ -36,7 +41,9 @@ model = dict(
             type='SingleRoIExtractor', roi_layer=dict(type='RoIAlign', output_size=7, sampling_ratio=0),
             out_channels=256, featmap_strides=[4, 8, 16, 32]),
         bbox_head=dict(
-            type='Shared2FCBBoxHead', in_channels=256, fc_out_channels=1024, roi_feat_size=7,
+            # Shared2FCBBoxHead that also logs its foreground recall (mmdet_plugins/bbox_heads.py) for the
+            # collapse guard; the same layers and parameters.
+            type='Shared2FCBBoxHeadWithRecall', in_channels=256, fc_out_channels=1024, roi_feat_size=7,
             num_classes=num_classes, reg_class_agnostic=False,
             bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=[0.0, 0.0, 0.0, 0.0],
                             target_stds=[0.1, 0.1, 0.2, 0.2]),
@@ -47,7 +54,7 @@ model = dict(
             out_channels=256, featmap_strides=[4, 8, 16, 32]),
         mask_head=dict(
             type='FCNMaskHead', num_convs=4, in_channels=256, conv_out_channels=256,
-            num_classes=num_classes,
+            num_classes=num_classes, norm_cfg=head_norm_cfg,
             loss_mask=dict(type='CrossEntropyLoss', use_mask=True, loss_weight=1.0))),
     train_cfg=dict(
         rpn=dict(
