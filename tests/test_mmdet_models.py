@@ -233,15 +233,17 @@ def test_config_builds_with_expected_parts(name):
         assert counts['bbox_head'] == n_params(base.bbox_head) and counts['mask_head'] == n_params(base.mask_head)
     if name in MASK_RCNN_PARTS:
         parts = MASK_RCNN_PARTS[name]
+        group_norm = lambda c: torch.nn.GroupNorm(32, c)  # noqa: E731  (the configs' GroupNorm, 32 groups)
         if 'neck' in parts:
-            assert counts['neck'] == n_params(AttentionFPN(bottom_up_attention='ca-sa'))
+            assert counts['neck'] == n_params(AttentionFPN(bottom_up_attention='ca-sa', norm_layer=group_norm))
         else:
             assert type(model.neck).__name__ == 'FPN'
         # spec 004 §2.2.8 (B): the fusion mask head is the hemaseg block
         head = type(model.roi_head.mask_head).__name__
         assert head == ('SemanticFusionMaskHead' if 'mask_head' in parts else 'FCNMaskHead')
         if 'mask_head' in parts:
-            assert n_params(model.roi_head.mask_head) == n_params(SemanticFusionMaskHead(num_classes=1))
+            assert n_params(model.roi_head.mask_head) == n_params(SemanticFusionMaskHead(num_classes=1,
+                                                                                       norm_layer=group_norm))
         ratio_1 = [a[1] for a in model.rpn_head.prior_generator.base_anchors]  # ratios (0.5, 1, 2)
         assert [float(a[2] - a[0]) for a in ratio_1] == [16, 32, 64, 128, 256]  # paper §2.2.7, every config
 

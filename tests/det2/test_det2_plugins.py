@@ -125,7 +125,9 @@ def test_bucasa_backbone_levels_and_attention():
     assert neck.downsample_convs is not None and len(neck.bottom_up_attentions) == 3
     # spec 004 §2.2.8 (B): the fusion mask head is the hemaseg block
     assert type(model.roi_heads.mask_head).__name__ == 'SemanticFusionMaskHead'
-    assert n_params(model.roi_heads.mask_head) == n_params(SemanticFusionMaskHead(num_classes=1))
+    # with the configs' GroupNorm (32 groups), as ROI_MASK_HEAD.NORM "GN" builds it
+    assert n_params(model.roi_heads.mask_head) == n_params(
+        SemanticFusionMaskHead(num_classes=1, norm_layer=lambda c: torch.nn.GroupNorm(32, c)))
     feats = model.backbone(torch.randn(1, 3, 128, 96))
     assert [tuple(f.shape[-2:]) for f in feats.values()] == [(32, 24), (16, 12), (8, 6), (4, 3), (2, 2)]
 

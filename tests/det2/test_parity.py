@@ -114,6 +114,9 @@ MMDET_TO_HEMASEG_RESNET = [
 MMDET_TO_D2_FPN = [
     (r'^lateral_convs\.(\d)\.conv\.(\w+)$', lambda m: f'fpn_lateral{_stage(m, 2)}.{m[2]}'),
     (r'^fpn_convs\.(\d)\.conv\.(\w+)$', lambda m: f'fpn_output{_stage(m, 2)}.{m[2]}'),
+    # GroupNorm of the FPN convolutions (the Mask R-CNN configs): mmcv names it gn, Detectron2 norm
+    (r'^lateral_convs\.(\d)\.gn\.(\w+)$', lambda m: f'fpn_lateral{_stage(m, 2)}.norm.{m[2]}'),
+    (r'^fpn_convs\.(\d)\.gn\.(\w+)$', lambda m: f'fpn_output{_stage(m, 2)}.norm.{m[2]}'),
 ]
 
 
@@ -153,8 +156,8 @@ def key_mapping(name, mm, d2):
 
 
 def randomise(model):
-    """Non-trivial weights everywhere, BatchNorm statistics included (default ones are 0 / 1 on both
-    sides and would hide a mix-up of running_mean and running_var)."""
+    """Non-trivial weights everywhere, BatchNorm statistics and GroupNorm affine parameters included
+    (default ones are 0 / 1 on both sides and would hide a mix-up of running_mean and running_var)."""
     g = torch.Generator().manual_seed(0)
     with torch.no_grad():
         for m in model.modules():
@@ -164,6 +167,9 @@ def randomise(model):
                 m.running_mean.copy_(0.1 * torch.randn(m.running_mean.shape, generator=g))
                 m.running_var.copy_(torch.rand(m.running_var.shape, generator=g) + 0.5)
                 m.num_batches_tracked.fill_(7)
+            elif isinstance(m, nn.GroupNorm):  # default 1 / 0 would hide swapped weight and bias too
+                m.weight.copy_(torch.rand(m.weight.shape, generator=g) + 0.5)
+                m.bias.copy_(0.1 * torch.randn(m.bias.shape, generator=g))
             elif isinstance(m, (nn.Conv2d, nn.Linear)) and m.bias is not None:
                 m.bias.copy_(0.1 * torch.randn(m.bias.shape, generator=g))
 
