@@ -273,3 +273,41 @@ def format_table(results: dict[str, Any]) -> str:
                  f'not in the ground truth were left out: {", ".join(results["ignored_files"])}'
                  + (f' … and {more} more' if more > 0 else ''))
     return '\n'.join(lines + [note])
+
+
+def per_image_scores(gt: COCO | PathLike, preds: list | PathLike, score_thr: float = 0.5) -> list[dict[str, Any]]:
+    """One row per ground-truth image, for paired comparisons of two models (``tools/compare.py``):
+
+    * ``mask_AP``: COCO mask AP (IoU 0.50:0.95, 100 detections) of that image alone;
+    * ``matched_iou``: the mean over the image's ground-truth instances of the best mask IoU of a
+      prediction scoring >= ``score_thr`` (0 for an instance nothing covers);
+    * ``num_gt`` and ``num_pred`` (predictions >= ``score_thr``).
+
+    The file name is the row's ``image`` (what pairs two models' rows); images are in GT order.
+    """
+    from pycocotools import mask as mask_utils
+    gt = gt if isinstance(gt, COCO) else load_ground_truth(gt, ('segm',))
+    if not isinstance(preds, list):
+        preds = load_json(preds, 'predictions file')
+    preds, _ = assign_image_ids(gt, preds)
+    check_predictions(gt, preds, ('segm',))
+    with contextlib.redirect_stdout(io.StringIO()):
+        dt = gt.loadRes(copy.deepcopy(preds)) if preds else _empty_results(gt)
+    rows = []
+    for img_id in gt.getImgIds():
+        ev = COCOeval(gt, dt, iouType='segm')
+        ev.params.imgIds = [img_id]
+        with contextlib.redirect_stdout(io.StringIO()):
+            ev.evaluate()
+            ev.accumulate()
+            ev.summarize()
+        gts = [gt.annToRLE(a) for a in gt.loadAnns(gt.getAnnIds(imgIds=[img_id], iscrowd=False))]
+        kept = [d for d in dt.loadAnns(dt.getAnnIds(imgIds=[img_id])) if d['score'] >= score_thr]
+        if gts and kept:
+            ious = mask_utils.iou([d['segmentation'] for d in kept], gts, [0] * len(gts))
+            matched = float(np.asarray(ious).reshape(len(kept), len(gts)).max(axis=0).mean())
+        else:
+            matched = 0.0 if gts else float('nan')
+        rows.append({'image': gt.imgs[img_id]['file_name'], 'mask_AP': max(float(ev.stats[0]), 0.0),
+                     'matched_iou': matched, 'num_gt': len(gts), 'num_pred': len(kept)})
+    return rows

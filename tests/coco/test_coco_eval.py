@@ -134,3 +134,24 @@ def test_cli(files, tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         cli.run_cli(cli.main, [str(gt_path), str(tmp_path / 'list.json')])
     assert e.value.code == 2 and 'looks like a ground-truth file' in capsys.readouterr().err
+
+
+def test_per_image_scores_by_hand(files, tmp_path):
+    """The one image above: matched IoU = mean(1.0 for GT1, 0.64 for GT2) = 0.82 with every prediction
+    (score >= 0.5); with --score-thr 0.75 the 0.7 prediction is dropped: mean(1.0, 0.0) = 0.5. Its mask
+    AP alone equals the whole set's (one image). The tool writes the same rows for tools/compare.py."""
+    from hemaseg.coco_eval import per_image_scores
+    gt_path, pred_path, _ = files
+    (row,) = per_image_scores(gt_path, pred_path)
+    assert row['image'] == 'a.png' and row['num_gt'] == 2 and row['num_pred'] == 3
+    assert row['matched_iou'] == pytest.approx(0.82)
+    assert row['mask_AP'] == pytest.approx(_pycocotools(gt_path, pred_path, 'segm')[0])
+    (strict,) = per_image_scores(gt_path, pred_path, score_thr=0.75)
+    assert strict['matched_iou'] == pytest.approx(0.5) and strict['num_pred'] == 2
+    import subprocess
+    import sys
+    out = tmp_path / 'per_image.csv'
+    subprocess.run([sys.executable, str(ROOT / 'tools' / 'coco_eval.py'), str(gt_path), str(pred_path),
+                    '--per-image-csv', str(out)], check=True, capture_output=True)
+    lines = out.read_text().splitlines()
+    assert lines[0] == 'image,mask_AP,matched_iou,num_gt,num_pred' and lines[1].startswith('a.png,')
