@@ -229,3 +229,18 @@ def apply_run_options(cfg, args, base_batch_size: int | None = None, training: b
         if not base_batch_size:
             raise SystemExit('error: --auto-scale-lr: the config has no train_dataloader.batch_size to scale from')
         apply_auto_scale_lr(cfg, base_batch_size)
+
+
+def check_mmcv_cuda_ops(cfg, cuda: bool | None = None) -> None:
+    """Stop, saying how to fix it, before an MMDetection config runs on a GPU with an mmcv built with
+    CPU ops only: mmdet's RoIAlign and NMS call mmcv's compiled ops, which would otherwise fail deep
+    inside the first iteration ("nms_impl: implementation for device cuda:0 not found")."""
+    import torch
+    if cfg.get('default_scope') != 'mmdet' or not (torch.cuda.is_available() if cuda is None else cuda):
+        return
+    from mmcv.ops import get_compiling_cuda_version
+    if get_compiling_cuda_version() in ('', 'not available'):
+        raise SystemExit('error: this MMDetection config would run on the GPU, but mmcv was built with CPU ops only '
+                         '(mmcv.ops.get_compiling_cuda_version() is "not available"); rebuild it with CUDA ops: '
+                         'FORCE_CUDA=1 bash tools/setup_env.sh (README, "GPU node"), or run on the CPU with '
+                         'CUDA_VISIBLE_DEVICES=')

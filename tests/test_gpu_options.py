@@ -211,3 +211,19 @@ def test_loss_logging_without_a_sync_per_iteration_logs_the_same_values(tiny_dat
     assert hub_syncs['RuntimeInfoHook'] >= 8 * 3  # loss, decode.loss_ce, decode.acc_seg at each of 8 iterations
     assert hub_syncs['SyncFreeRuntimeInfoHook'] == 0
     assert logs['SyncFreeRuntimeInfoHook'] == logs['RuntimeInfoHook'] and len(logs['RuntimeInfoHook']) == 4
+
+
+def test_mmdet_on_a_gpu_needs_mmcv_cuda_ops():
+    """Here mmcv has CPU ops only (CI builds it so): an mmdet config that would run on a GPU is refused
+    with the fix; on the CPU, or for an mmseg config, nothing happens."""
+    from mmcv.ops import get_compiling_cuda_version
+
+    from mmengine_plugins.config import check_mmcv_cuda_ops
+    det = Config.fromfile(osp.join(REPO_ROOT, 'configs/r_mask_rcnn/mask-rcnn_r50_fpn_wbc-512.py'))
+    check_mmcv_cuda_ops(det, cuda=False)
+    check_mmcv_cuda_ops(Config.fromfile(MSFF), cuda=True)
+    if get_compiling_cuda_version() in ('', 'not available'):
+        with pytest.raises(SystemExit, match='mmcv was built with CPU ops only.*FORCE_CUDA=1'):
+            check_mmcv_cuda_ops(det, cuda=True)
+    else:
+        check_mmcv_cuda_ops(det, cuda=True)

@@ -133,3 +133,11 @@ def test_offline_setup_from_a_wheel_folder_reuses_the_site_torch(tmp_path):
     assert torch_file.startswith(str(site))  # the node's torch, not a new one
     assert mmcv_file.startswith(str(venv)) and mmpretrain_file.startswith(str(venv))  # from the wheel folder
     assert not list(venv.glob('lib/python*/site-packages/torch'))
+
+    # FORCE_CUDA=1 on a machine without a GPU: mmcv has CPU ops only, so it would be rebuilt, but there is no
+    # GPU to take the arch from: a clear stop before any compiling (or, without nvcc, that one).
+    forced = subprocess.run(['bash', 'tools/setup_env.sh'], cwd=REPO_ROOT, env={**env, 'FORCE_CUDA': '1'},
+                            capture_output=True, text=True, timeout=600)
+    assert forced.returncode == 1, forced.stdout[-2000:] + forced.stderr[-2000:]
+    assert ('FORCE_CUDA=1 without a visible GPU: set TORCH_CUDA_ARCH_LIST' in forced.stdout
+            or 'FORCE_CUDA=1 needs nvcc' in forced.stdout), forced.stdout[-2000:]

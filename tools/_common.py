@@ -10,7 +10,8 @@ if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
 from mmengine_plugins.config import (FOLD_TEMPLATE, ann_file_slots, apply_run_options,  # noqa: E402,F401
-                                     config_batch_size, init_cpu_process_group, parse_cfg_options, resolve_fold)
+                                     check_mmcv_cuda_ops, config_batch_size, init_cpu_process_group,
+                                     parse_cfg_options, resolve_fold)
 
 
 def add_common_args(parser):
@@ -43,4 +44,5 @@ def load_config(args, *must_exist):
         init_cpu_process_group(cfg)
     if hasattr(args, 'amp'):  # a tool with the GPU options (add_run_options)
         apply_run_options(cfg, args, base_batch_size, training=hasattr(args, 'auto_scale_lr'))
+    check_mmcv_cuda_ops(cfg)
     return cfg

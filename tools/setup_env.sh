@@ -148,6 +148,15 @@ print(torch.version.cuda or "-", CUDA_HOME or "-", arch)')"
             log "FORCE_CUDA=1: nvcc $nvcc_version ($nvcc) and torch's CUDA $torch_cuda differ in major version; set CUDA_HOME to a CUDA ${torch_cuda%%.*}.x"
             exit 1
         fi
+        # A toolkit with nvcc but without the CUDA libraries' headers (a minimal or pip-installed one) lacks
+        # cusparse.h, which torch's CUDA headers include; torch's own nvidia/* wheels carry it.
+        if [ ! -f "$cuda_home/include/cusparse.h" ]; then
+            extra=$("$PY" -c 'import glob, os, nvidia; print(":".join(sorted({os.path.dirname(p) for d in nvidia.__path__ for p in glob.glob(os.path.join(d, "*", "include", "cusparse.h"))})))' 2>/dev/null || true)
+            if [ -n "$extra" ]; then
+                export CPATH="$extra${CPATH:+:$CPATH}"
+                log "CUDA library headers from torch's nvidia wheels: $extra"
+            fi
+        fi
         [ "$gpu_arch" != - ] || gpu_arch=
         export TORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-$gpu_arch}
         [ -n "$TORCH_CUDA_ARCH_LIST" ] || { log "FORCE_CUDA=1 without a visible GPU: set TORCH_CUDA_ARCH_LIST (e.g. 9.0 for H100 / H200)"; exit 1; }
