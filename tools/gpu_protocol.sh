@@ -56,6 +56,18 @@ log "converting $DATA/wbc_zheng2018 (nucleus masks and COCO instances, 5 folds) 
 [ -f "$OUT/data/wbc_coco/meta.json" ] || "$PY" tools/dataset_converters/coco_instances.py wbc "$DATA/wbc_zheng2018" --out "$OUT/data/wbc_coco" >> "$OUT/convert.log"
 echo "- data converted in $((SECONDS - start)) s" >> "$SUMMARY"
 
+# Wait for the pids, then write a section heading and its wall time and exit status to the summary.
+# Arguments: start time (SECONDS), budget (minutes), heading, pids...
+finish_part() {
+    local t0=$1 budget=$2 heading=$3 rc=0 pid
+    shift 3
+    for pid in "$@"; do wait "$pid" || rc=$?; done
+    local wall=$((SECONDS - t0))
+    printf '\n## %s\n\n- wall time: %s s (%s min; budget %s min), exit status %s\n' "$heading" "$wall" \
+        "$(awk "BEGIN {printf \"%.1f\", $wall / 60}")" "$budget" "$rc" >> "$SUMMARY"
+    log "$heading: done in $wall s (exit $rc)"
+}
+
 run_seg() {
     local t0=$SECONDS data=(train_dataloader.dataset.data_root="$OUT/data/wbc_nucleus" val_dataloader.dataset.data_root="$OUT/data/wbc_nucleus" test_dataloader.dataset.data_root="$OUT/data/wbc_nucleus")
     local sched=(train_cfg.max_iters="$SEG_ITERS" "param_scheduler.0.end=$((SEG_ITERS / 10))" "param_scheduler.1.begin=$((SEG_ITERS / 10))" "param_scheduler.1.end=$SEG_ITERS" train_cfg.val_interval="$((SEG_ITERS / 8))")
@@ -70,15 +82,7 @@ run_seg() {
             --cfg-options "${data[@]}" "${sched[@]}" > "$OUT/seg_$name.log" 2>&1 &
         pids+=($!)
     done
-    local rc=0
-    for pid in "${pids[@]}"; do wait "$pid" || rc=$?; done
-    local wall=$((SECONDS - t0))
-    {
-        echo
-        echo "## WBC protocol (folds $FOLDS x MSFF-SegNeXt and SegNeXt-T, $SEG_ITERS iterations, 256 px, amp $AMP)"
-        echo
-        echo "- wall time: $wall s ($(awk "BEGIN {printf \"%.1f\", $wall / 60}") min; budget $SEG_MIN min), exit status $rc"
-    } >> "$SUMMARY"
+    finish_part "$t0" "$SEG_MIN" "WBC protocol (folds $FOLDS x MSFF-SegNeXt and SegNeXt-T, $SEG_ITERS iterations, 256 px, amp $AMP)" "${pids[@]}"
     for name in msff-segnext segnext-t; do
         [ -f "$OUT/seg/$name/cv_summary.md" ] && { echo; echo "### $name"; echo; cat "$OUT/seg/$name/cv_summary.md"; } >> "$SUMMARY"
     done
@@ -98,7 +102,6 @@ EOF
           "$PY" tools/compare.py "$OUT/seg/segnext-t/per_image_all_folds.csv" "$OUT/seg/msff-segnext/per_image_all_folds.csv" \
               --names SegNeXt-T MSFF-SegNeXt --out "$OUT/seg/compare.json"; } >> "$SUMMARY" 2>&1
     fi
-    log "WBC protocol done in $wall s (exit $rc)"
 }
 
 run_det() {
@@ -112,14 +115,8 @@ run_det() {
             "${amp_det[@]}" ${DET_ITERS:+SOLVER.MAX_ITER $DET_ITERS} OUTPUT_DIR "$OUT/det/$c" > "$OUT/det_$c.log" 2>&1 &
         pids+=($!)
     done
-    local rc=0
-    for pid in "${pids[@]}"; do wait "$pid" || rc=$?; done
-    local wall=$((SECONDS - t0))
+    finish_part "$t0" "$DET_MIN" "Detectron2 instance segmentation, fold 0, full schedules (amp $AMP)" "${pids[@]}"
     {
-        echo
-        echo "## Detectron2 instance segmentation, fold 0, full schedules (amp $AMP)"
-        echo
-        echo "- wall time: $wall s ($(awk "BEGIN {printf \"%.1f\", $wall / 60}") min; budget $DET_MIN min), exit status $rc"
         echo
         echo "| config | iterations done | fold-0 test mask AP | box AP |"
         echo "|---|---|---|---|"
@@ -136,7 +133,6 @@ run_det() {
         fi
         echo "| $c | $((iters + 1)) | ${ap[0]:--} | ${ap[1]:--} |" >> "$SUMMARY"
     done
-    log "Detectron2 done in $wall s (exit $rc)"
 }
 
 for part in "${PARTS[@]}"; do
