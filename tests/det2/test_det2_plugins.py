@@ -272,3 +272,31 @@ def test_cpu_schedules_inherit_the_full_configs(name):
         assert cfg.MODEL.ROI_HEADS.NUM_CLASSES == full.MODEL.ROI_HEADS.NUM_CLASSES == 1
     # Validation first (it chooses hyper-parameters), the test split only reported.
     assert cfg.SOLVER.MAX_ITER == 800 and cfg.DATASETS.TEST == ('wbc_coco_fold0_val', 'wbc_coco_fold0_test')
+
+
+def test_trainer_bf16_amp_guard_and_writers(wbc_coco_small, tmp_path):
+    """det2_plugins.engine.Trainer: SOLVER.AMP.PRECISION bfloat16 gives an AMPTrainer in bf16 without a loss
+    scale; the collapse guard is among the hooks (SOLVER.COLLAPSE_PATIENCE 0 removes it); without
+    tensorboard installed the writers are the console and metrics.json ones."""
+    import importlib.util
+
+    from detectron2.engine import AMPTrainer
+
+    from det2_plugins.engine import CollapseGuardHook, Trainer, build_cfg, register_datasets
+    opts = ['DATASETS.COCO_ROOT', wbc_coco_small, 'DATASETS.TRAIN', '("wbc_coco_small_train",)',
+            'DATASETS.TEST', '("wbc_coco_small_val",)', 'OUTPUT_DIR', str(tmp_path), *SMALL]
+    cfg = build_cfg(osp.join(REPO_ROOT, CONFIGS['mask-rcnn']),
+                    [*opts, 'SOLVER.AMP.ENABLED', 'True', 'SOLVER.AMP.PRECISION', 'bfloat16'])
+    register_datasets(cfg)
+    trainer = Trainer(cfg)
+    inner = trainer._trainer
+    assert isinstance(inner, AMPTrainer) and inner.precision == torch.bfloat16
+    assert not inner.grad_scaler.is_enabled()
+    assert any(isinstance(h, CollapseGuardHook) for h in trainer._hooks)
+    writers = [type(w).__name__ for w in trainer.build_writers()]
+    assert writers[:2] == ['CommonMetricPrinter', 'JSONWriter']
+    assert ('TensorboardXWriter' in writers) == (importlib.util.find_spec('tensorboard') is not None)
+    off = Trainer(build_cfg(osp.join(REPO_ROOT, CONFIGS['mask-rcnn']), [*opts, 'SOLVER.COLLAPSE_PATIENCE', '0']))
+    assert not any(isinstance(h, CollapseGuardHook) for h in off._hooks)
+    with pytest.raises(ValueError, match='SOLVER.AMP.PRECISION must be one of'):
+        Trainer(build_cfg(osp.join(REPO_ROOT, CONFIGS['mask-rcnn']), [*opts, 'SOLVER.AMP.PRECISION', 'half']))
