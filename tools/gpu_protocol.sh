@@ -70,7 +70,8 @@ finish_part() {
 
 run_seg() {
     local t0=$SECONDS data=(train_dataloader.dataset.data_root="$OUT/data/wbc_nucleus" val_dataloader.dataset.data_root="$OUT/data/wbc_nucleus" test_dataloader.dataset.data_root="$OUT/data/wbc_nucleus")
-    local sched=(train_cfg.max_iters="$SEG_ITERS" "param_scheduler.0.end=$((SEG_ITERS / 10))" "param_scheduler.1.begin=$((SEG_ITERS / 10))" "param_scheduler.1.end=$SEG_ITERS" train_cfg.val_interval="$((SEG_ITERS / 8))")
+    local warm=$((SEG_ITERS / 10 > 0 ? SEG_ITERS / 10 : 1)) every=$((SEG_ITERS / 8 > 0 ? SEG_ITERS / 8 : 1))
+    local sched=(train_cfg.max_iters="$SEG_ITERS" "param_scheduler.0.end=$warm" "param_scheduler.1.begin=$warm" "param_scheduler.1.end=$SEG_ITERS" train_cfg.val_interval="$every")
     log "WBC protocol: MSFF-SegNeXt and SegNeXt-T, 5 folds each, $SEG_ITERS iterations, all at once (budget $SEG_MIN min)"
     local pids=() name config
     for name in msff-segnext segnext-t; do
