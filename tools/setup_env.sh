@@ -121,7 +121,9 @@ fi
 check_torch_pair || { log "torch and torchvision do not work together (see above); set TORCH_SPEC / TORCHVISION_SPEC to a matching pair"; exit 1; }
 # Later installs must not swap the pair for another build (e.g. a dependency asking for torch).
 "$PY" -m pip freeze --disable-pip-version-check | grep -E '^(torch|torchvision)==' > "$VENV/torch-constraints.txt"
-PIPC=("${PIP[@]}" -c "$VENV/torch-constraints.txt")
+# Everything else is pinned to the set tested together (requirements/offline-bundle.txt, also the offline
+# bundle's list): a new machine installs what CI tested, not whatever the index offers that day.
+PIPC=("${PIP[@]}" -c "$VENV/torch-constraints.txt" -c requirements/offline-bundle.txt)
 
 "${PIPC[@]}" "setuptools<81" wheel ninja numpy
 
