@@ -37,6 +37,7 @@ import csv
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Optional, Union
 
 import numpy as np
@@ -128,23 +129,52 @@ def read_scores(path: Union[str, Path], kind: Optional[str] = None,
     return kind, metric, scores, labels
 
 
+def read_mean_scores(paths: Sequence[Union[str, Path]], kind: Optional[str] = None,
+                     metric: Optional[str] = None) -> tuple[str, str, dict[str, float], dict[str, str]]:
+    """:func:`read_scores` of several runs of one model (seeds) on the same test images: each image's
+    score is its mean over the runs. Pairing these means (one value per image and model) keeps the
+    images as the unit of the test and lets every seed count, instead of picking one. Refused for
+    ``cls``: a mean of correctness is no longer right/wrong, which McNemar's test needs."""
+    paths = list(paths)
+    if len(paths) == 1:
+        return read_scores(paths[0], kind, metric)
+    runs = [read_scores(p, kind, metric) for p in paths]
+    kinds = {r[0] for r in runs}
+    if len(kinds) > 1:
+        raise PairedDataError(f'{", ".join(map(str, paths))}: different kinds of file ({", ".join(sorted(kinds))})')
+    if 'cls' in kinds:
+        raise PairedDataError(f'{", ".join(map(str, paths))}: several classification runs cannot be averaged '
+                              '(McNemar needs right/wrong per image); compare them one run at a time')
+    first = runs[0][2]
+    for path, (_, _, scores, _) in zip(paths[1:], runs[1:]):
+        if scores.keys() != first.keys():
+            diff = first.keys() ^ scores.keys()
+            raise PairedDataError(f'{paths[0]} vs {path}: runs of one model cover different images '
+                                  f'({len(diff)} differ: {_names(diff)})')
+    mean = {i: float(np.mean([r[2][i] for r in runs])) for i in first}
+    return runs[0][0], runs[0][1], mean, runs[0][3]
+
+
 def pair_files(path_a, path_b, kind: Optional[str] = None, metric: Optional[str] = None):
-    """``(kind, metric, images, scores_a, scores_b)`` of two files covering exactly the same images."""
-    kind_a, metric_a, a, labels_a = read_scores(path_a, kind, metric)
-    kind_b, _, b, labels_b = read_scores(path_b, kind, metric)
+    """``(kind, metric, images, scores_a, scores_b)`` of two files covering exactly the same images.
+    ``path_a`` / ``path_b`` may each be a list of files, several runs of one model: see :func:`read_mean_scores`."""
+    as_list = lambda p: list(p) if isinstance(p, (list, tuple)) else [p]  # noqa: E731
+    kind_a, metric_a, a, labels_a = read_mean_scores(as_list(path_a), kind, metric)
+    kind_b, _, b, labels_b = read_mean_scores(as_list(path_b), kind, metric)
+    name_a, name_b = (', '.join(map(str, as_list(p))) for p in (path_a, path_b))
     if kind_a != kind_b:
-        raise PairedDataError(f'{path_a} vs {path_b}: different kinds of file ({kind_a} vs {kind_b})')
+        raise PairedDataError(f'{name_a} vs {name_b}: different kinds of file ({kind_a} vs {kind_b})')
     only_a, only_b = a.keys() - b.keys(), b.keys() - a.keys()
     if only_a or only_b:
         same_names = sorted(Path(i).name for i in a) == sorted(Path(i).name for i in b)
         hint = ' (the file names match: the paths differ only in their folders)' if same_names else ''
         where = '; '.join(f'{len(only)} only in {path} ({_names(only)})'
-                          for only, path in ((only_a, path_a), (only_b, path_b)) if only)
-        raise PairedDataError(f'{path_a} vs {path_b}: the files cover different images{hint}: {where}')
+                          for only, path in ((only_a, name_a), (only_b, name_b)) if only)
+        raise PairedDataError(f'{name_a} vs {name_b}: the files cover different images{hint}: {where}')
     images = sorted(a)
     disagree = [f'{i} ({labels_a[i]} vs {labels_b[i]})' for i in images if labels_a.get(i) != labels_b.get(i)]
     if disagree:
-        raise PairedDataError(f'{path_a} vs {path_b}: the true labels disagree on {len(disagree)} '
+        raise PairedDataError(f'{name_a} vs {name_b}: the true labels disagree on {len(disagree)} '
                               f'image(s): {_names(disagree)}')
     return kind_a, metric_a, images, np.array([a[i] for i in images]), np.array([b[i] for i in images])
 

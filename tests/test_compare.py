@@ -234,3 +234,27 @@ def test_cli_classification_and_error_exit(tmp_path):
     assert proc.stderr.strip() == f'error: {bad}: no true, predicted column (header: {SEG_HEADER.replace(",", ", ")})'
     proc = run_tool([TOOL, a, str(tmp_path / 'missing.csv')], check=False)
     assert proc.returncode != 0 and proc.stderr.startswith(f'error: {tmp_path / "missing.csv"}: cannot read')
+
+
+def test_several_runs_per_model_are_averaged_per_image(tmp_path):
+    """Seeds: each image's score is its mean over the runs of a model, the pairing stays per image."""
+    def det(name, scores):
+        path = tmp_path / name
+        path.write_text('image,mask_AP\n' + ''.join(f'{i},{s}\n' for i, s in scores.items()))
+        return str(path)
+    a0, a1 = det('a0.csv', {'1.png': 0.2, '2.png': 0.6}), det('a1.csv', {'2.png': 0.8, '1.png': 0.4})
+    b0, b1 = det('b0.csv', {'1.png': 0.5, '2.png': 0.7}), det('b1.csv', {'1.png': 0.7, '2.png': 0.7})
+    _, _, images, sa, sb = pair_files([a0, a1], [b0, b1], metric='mask_AP')
+    assert images == ['1.png', '2.png']
+    np.testing.assert_allclose(sa, [0.3, 0.7])
+    np.testing.assert_allclose(sb, [0.6, 0.7])
+    short = det('a2.csv', {'1.png': 0.1})
+    with pytest.raises(PairedDataError, match=r'a0\.csv vs .*a2\.csv: runs of one model cover different images \(1 differ: 2\.png\)'):
+        pair_files([a0, short], [b0, b1], metric='mask_AP')
+    c0 = write_cls(tmp_path / 'c0.csv', [('1.png', 'ALL', 'ALL')])
+    c1 = write_cls(tmp_path / 'c1.csv', [('1.png', 'ALL', 'normal')])
+    with pytest.raises(PairedDataError, match='cannot be averaged'):
+        pair_files([c0, c1], c0)
+    proc = run_tool([TOOL, f'{a0},{a1}', f'{b0},{b1}', '--metric', 'mask_AP', '--n-boot', '200'])
+    assert 'mean mask_AP 0.5000' in proc.stdout and 'mean mask_AP 0.6500' in proc.stdout
+    assert 'det, 2 paired images' in proc.stdout

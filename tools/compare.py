@@ -11,6 +11,11 @@ A.csv / B.csv: per-image files of the same test split, paired by their "image" c
 when omitted. Prints a bootstrap CI of the mean difference, the Wilcoxon signed-rank p
 (McNemar's exact p for classification) and wins / ties / losses; what each assumes is in
 hemaseg/paired_stats.py.
+
+Several runs of one model (seeds) on the same split: give them comma-separated,
+``A_seed0.csv,A_seed1.csv,A_seed2.csv``; each image is then scored by its mean over the runs
+and the test still pairs images (segmentation and detection files; classification runs are
+compared one at a time).
 """
 from __future__ import annotations
 
@@ -31,8 +36,9 @@ from hemaseg.paired_stats import KINDS, PairedDataError, compare, format_line, p
 
 def main(argv: Sequence[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('a', help='per-image CSV of model A (the reference)')
-    p.add_argument('b', help='per-image CSV of model B (differences are B - A)')
+    p.add_argument('a', help='per-image CSV of model A (the reference); several runs of A (seeds): '
+                             'comma-separated, each image scored by its mean over them (seg, det)')
+    p.add_argument('b', help='per-image CSV of model B (differences are B - A); comma-separated as for A')
     p.add_argument('--kind', choices=KINDS, help='seg, cls or det (default: from the header)')
     p.add_argument('--metric', help='score column (default: Dice for seg, correctness for cls; required for det)')
     p.add_argument('--n-boot', type=int, default=10000, help='bootstrap resamples (default: 10000)')
@@ -47,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         raise SystemExit(f'error: need --n-boot >= 1, 0 < --level < 1 and --tie-tolerance >= 0, got '
                          f'{args.n_boot}, {args.level}, {args.tie_tolerance}')
     try:
-        kind, metric, images, scores_a, scores_b = pair_files(args.a, args.b, args.kind, args.metric)
+        kind, metric, images, scores_a, scores_b = pair_files(args.a.split(','), args.b.split(','), args.kind, args.metric)
     except PairedDataError as e:
         raise SystemExit(f'error: {e}') from None
     result = compare(scores_a, scores_b, metric, args.names, args.n_boot, args.seed, args.level, args.tie_tolerance)
