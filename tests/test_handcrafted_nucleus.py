@@ -219,3 +219,29 @@ def test_dice_on_real_images(name, load, floor):
     masks = [(segment_nucleus_handcrafted(image), gt) for image, gt in data]
     dice = [2 * (m & gt).sum() / (m.sum() + gt.sum()) for m, gt in masks]
     assert np.mean(dice) > floor, f'{name}: per-image Dice {np.round(dice, 3).tolist()}'
+
+
+def test_handcrafted_gate_removes_a_nucleus_predicted_on_a_red_cell():
+    """A purple nucleus and a red cell, both predicted "nucleus": the gate keeps the first (cut to the
+    handcrafted outline), removes the second, keeps other classes, and reports the counts."""
+    from hemaseg.handcrafted import handcrafted_gate, segment_nucleus_handcrafted
+    image = np.full((64, 64, 3), 235, np.uint8)
+    image[10:30, 10:30] = (120, 40, 160)     # purple: stained nucleus
+    image[40:60, 40:60] = (220, 120, 120)    # pink-red: erythrocyte
+    prediction = np.zeros((64, 64), np.uint8)
+    prediction[8:32, 8:32] = 1
+    prediction[38:62, 38:62] = 1
+    prediction[0:4, 60:64] = 2               # another class stays as it is
+    gated, report = handcrafted_gate(image, prediction, label=1, min_area=150)
+    hand = segment_nucleus_handcrafted(image)
+    assert hand[20, 20] and not hand[50, 50]
+    assert (gated == 1).sum() == (hand & (prediction == 1)).sum() > 0
+    assert not (gated[38:62, 38:62] == 1).any()
+    assert (gated[0:4, 60:64] == 2).all()
+    assert (report.components_before, report.components_after, report.components_removed) == (2, 1, 1)
+    assert (report.pixels_before, report.pixels_after) == (2 * 24 * 24, int((gated == 1).sum()))
+    # area opening: a threshold above the surviving nucleus removes it too
+    _, report = handcrafted_gate(image, prediction, label=1, min_area=10_000)
+    assert (report.components_after, report.components_removed) == (0, 2)
+    with pytest.raises(ValueError, match='prediction shape'):
+        handcrafted_gate(image, prediction[:10], label=1)

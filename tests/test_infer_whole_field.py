@@ -10,11 +10,13 @@ the per-crop Dice; the old behaviour (the whole field squeezed into one 64x64 in
 clearly worse, which is what makes the check able to fail.
 """
 import os.path as osp
+import re
 import time
 
 import cv2
 import numpy as np
 import pytest
+from scipy import ndimage as ndi
 
 pytest.importorskip('mmseg', reason='OpenMMLab stack not installed (run tools/setup_env.sh)')
 
@@ -216,3 +218,45 @@ def test_whole_field_mode_on_one_crop_is_the_single_crop_prediction(whole_field)
     part = whole_field['crops'][0][:30, :40]
     pred, what = segmenter(part, WHOLE)
     assert pred.shape == (30, 40) and '(padded by 24x11)' in what
+
+
+def test_gate_keeps_only_what_the_handcrafted_mask_agrees_with(whole_field):
+    """--gate handcrafted: every nucleus pixel written is also a handcrafted-mask pixel, components under
+    the area are gone, and the tool reports what it removed."""
+    from hemaseg.handcrafted import handcrafted_gate, segment_nucleus_handcrafted
+    tmp = whole_field['tmp']
+    out = tmp / 'out_gated'
+    field = tmp / 'fields' / 'a' / 'field.png'
+    proc = run([osp.join(REPO_ROOT, 'tools', 'infer.py'), str(tmp / 'msff_tiny_48to64.py'),
+                str(tmp / 'work' / f'iter_{ITERS}.pth'), str(field), '--whole-field', '--gate', 'handcrafted',
+                '--gate-min-area', '20', '--out', str(out)])
+    rgb = cv2.imread(str(field))[:, :, ::-1]
+    gated = cv2.imread(str(out / 'masks' / 'field.png'), cv2.IMREAD_UNCHANGED)
+    ungated = cv2.imread(str(whole_field['out'] / 'masks' / 'a' / 'field.png'), cv2.IMREAD_UNCHANGED)
+    hand = segment_nucleus_handcrafted(rgb)
+    assert (gated == 1).any() and ((gated == 1) & ~hand).sum() == 0
+    labels, n = ndi.label(gated == 1, structure=ndi.generate_binary_structure(2, 1))
+    assert np.bincount(labels.ravel())[1:].min() >= 20  # the area opening ran
+    # The same gate on the ungated run's mask (the Hamburger's random NMF bases make the two runs'
+    # predictions differ in a few pixels, so compare up to those).
+    expected, report = handcrafted_gate(rgb, ungated, 1, min_area=20)
+    assert (gated != expected).mean() < 1e-3
+    m = re.search(r'gate \(handcrafted AND, area opening\): (\d+) -> (\d+) component\(s\), (\d+) removed '
+                  r'entirely; (\d+) -> (\d+) pixels', proc.stdout)
+    assert m, proc.stdout
+    before, after, removed, px_before, px_after = map(int, m.groups())
+    assert (after, px_after) == (n, int((gated == 1).sum()))
+    assert abs(before - report.components_before) <= 1 and removed <= before
+    assert (f'gate: {removed} of {before} predicted component(s) removed entirely over 1 image(s)') in proc.stdout
+
+
+def test_gate_is_refused_for_instance_configs_and_checks_its_area(whole_field, tmp_path):
+    tiny_det = osp.join(REPO_ROOT, 'tests', 'configs', 'yolact_cis_tiny.py')
+    cfg = whole_field['tmp'] / 'msff_tiny_48to64.py'
+    ckpt = str(whole_field['tmp'] / 'work' / f'iter_{ITERS}.pth')
+    proc = run_tool([osp.join(REPO_ROOT, 'tools', 'infer.py'), str(cfg), ckpt, str(whole_field['tmp'] / 'crops'),
+                     '--gate', 'handcrafted', '--gate-min-area', '-1', '--out', str(tmp_path)], check=False)
+    assert proc.returncode != 0 and 'error: --gate-min-area must be >= 0, got -1' in proc.stderr
+    proc = run_tool([osp.join(REPO_ROOT, 'tools', 'infer.py'), tiny_det, ckpt, str(whole_field['tmp'] / 'crops'),
+                     '--gate', 'handcrafted', '--out', str(tmp_path)], check=False)
+    assert proc.returncode != 0 and '--gate apply to segmentation configs only' in proc.stderr
