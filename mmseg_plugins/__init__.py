@@ -9,6 +9,7 @@ from .datasets import BloodCellDataset
 from .evaluation import NucleusMetric
 from .hooks import ContourOverlayHook
 from .losses import UnifiedFocalLoss, sync_free_accuracy
+from .transforms import RandomFieldWindow
 from .models import (DenseNetSkipEncoder, EdgeGuidedEncoderDecoder, EnsembleNucleusSegmentor, FABNetHead,
                      HandcraftedNucleusSegmentor, MonaiUNet, MSFFHead, PassThroughHead, R2UNet)
 
@@ -18,5 +19,5 @@ _decode_head.accuracy = sync_free_accuracy
 
 __all__ = ['BloodCellDataset', 'ContourOverlayHook', 'DenseNetSkipEncoder', 'EdgeGuidedEncoderDecoder',
            'EnsembleNucleusSegmentor', 'FABNetHead', 'HandcraftedNucleusSegmentor', 'MSFFHead', 'MonaiUNet',
-           'NucleusMetric', 'PassThroughHead', 'R2UNet', 'UnifiedFocalLoss', 'register_safe_globals',
+           'NucleusMetric', 'PassThroughHead', 'R2UNet', 'RandomFieldWindow', 'UnifiedFocalLoss', 'register_safe_globals',
            'sync_free_accuracy']
