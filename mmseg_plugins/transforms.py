@@ -18,6 +18,10 @@ class RandomFieldWindow(BaseTransform):
     ignored by the loss. Replaces the ``Resize`` of a single-crop training pipeline: put it after
     ``LoadAnnotations`` and before the photometric / flip transforms.
 
+    The filled part is labelled ``ignore_index``: mmseg 1.2.2's ``CrossEntropyLoss`` with a
+    ``class_weight`` fails on such labels (it indexes the weights by every label, 255 included, to
+    compute its average), as it does after ``RandomRotate``'s padding; use it unweighted here.
+
     Required keys: ``img``, ``gt_seg_map``. Modified: ``img``, ``gt_seg_map``, ``img_shape``.
     Added: ``scale_factor`` (w, h), ``field_window_empty``.
 
