@@ -120,7 +120,7 @@ def whole_field(tmp_path_factory):
     # The old behaviour, in this process: the field resized to one network input.
     from mmengine.config import Config
 
-    from infer import SINGLE, Segmenter
+    from mmseg_plugins.apis import SINGLE, Segmenter
     import torch
     segmenter = Segmenter(Config.fromfile(str(config)), checkpoint)
     torch.manual_seed(0)  # the Hamburger's random NMF bases
@@ -180,7 +180,7 @@ def test_same_stem_fields_are_written_separately(whole_field):
 def test_scale_option_overrides_the_config(whole_field):
     from mmengine.config import Config
 
-    from infer import whole_field_settings
+    from mmseg_plugins.apis import whole_field_settings
     cfg = Config.fromfile(str(whole_field['tmp'] / 'msff_tiny_48to64.py'))
     s = whole_field_settings(cfg)
     assert s['scale'] == pytest.approx((INPUT / CROP, INPUT / CROP))
@@ -207,7 +207,7 @@ def test_whole_field_mode_on_one_crop_is_the_single_crop_prediction(whole_field)
     Hamburger draws random NMF bases at every forward pass.)"""
     import torch
 
-    from infer import SINGLE, WHOLE
+    from mmseg_plugins.apis import SINGLE, WHOLE
     segmenter = whole_field['segmenter']
     for crop in whole_field['crops'][:3]:
         torch.manual_seed(0)

@@ -55,7 +55,7 @@ def mmdet_predictor(config, checkpoint: str, device: str):
     'mmpretrain' the default scope (a separate name so tests can replace the detector)."""
     from mmengine.registry import DefaultScope
 
-    from infer import mmdet_predictor as predictor
+    from mmdet_plugins.apis import mmdet_predictor as predictor
     with DefaultScope.overwrite_default_scope('mmdet'):
         predict = predictor(config, checkpoint, device)
 

@@ -108,7 +108,7 @@ def score(args) -> None:
     from hemaseg.data.io import read_image, read_mask
     from hemaseg.field_eval import score_field, summarise
     from hemaseg.handcrafted import handcrafted_gate, segment_nucleus_handcrafted
-    from infer import WHOLE, Segmenter
+    from mmseg_plugins.apis import WHOLE, Segmenter
 
     if args.gate == 'handcrafted' and args.reference == 'handcrafted':
         raise SystemExit('error: a model gated by the handcrafted mask contains that mask by construction; '
@@ -119,7 +119,10 @@ def score(args) -> None:
         raise SystemExit(f'error: no images in {image_dir}')
     if args.reference == 'masks' and not osp.isdir(osp.join(args.fields, 'masks')):
         raise SystemExit(f'error: {args.fields} has no masks/ folder; pass --reference handcrafted for real fields')
-    segmenter = Segmenter(Config.fromfile(args.config), args.checkpoint, device=args.device, scale=args.scale)
+    try:
+        segmenter = Segmenter(Config.fromfile(args.config), args.checkpoint, device=args.device, scale=args.scale)
+    except ValueError as e:
+        raise SystemExit(f'error: {e}') from None
     rows, scores = [], []
     for i, name in enumerate(names, 1):
         rgb = read_image(osp.join(image_dir, name))

@@ -151,7 +151,7 @@ class DeepInstanceSegmenter:
     def __init__(self, config: str, checkpoint: str, device: str, score_thr: float):
         from mmengine.config import Config
 
-        from infer import mmdet_predictor
+        from mmdet_plugins.apis import mmdet_predictor
         self.predict = mmdet_predictor(Config.fromfile(config), checkpoint, device)
         self.score_thr = score_thr
 
