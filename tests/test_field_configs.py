@@ -16,7 +16,15 @@ from mmengine.config import Config  # noqa: E402
 from mmseg.registry import DATASETS, MODELS  # noqa: E402
 from mmseg.utils import register_all_modules  # noqa: E402
 
-register_all_modules(init_default_scope=True)
+register_all_modules(init_default_scope=False)
+
+
+@pytest.fixture(autouse=True)
+def mmseg_scope():
+    """Build in mmseg's scope whatever scope earlier test modules left (restored afterwards)."""
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        yield
 FIELD_CONFIGS = sorted(glob.glob(osp.join(REPO_ROOT, 'configs', 'fields', '*-fields_*.py')))
 SINGLE_CROP = {
     'msff-segnext_mscan-t_wbc-128x128-fields_cpu-600it.py': 'configs/msff_segnext/msff-segnext_mscan-t_wbc-128x128_cpu-600it.py',

@@ -82,8 +82,12 @@ def test_images_without_nucleus_and_bad_arguments():
 def test_mmseg_transform_builds_checks_and_fills_the_results():
     pytest.importorskip('mmseg', reason='OpenMMLab stack not installed (run tools/setup_env.sh)')
     import mmseg_plugins  # noqa: F401
+    from mmengine.registry import DefaultScope
     from mmseg.registry import TRANSFORMS
-    t = TRANSFORMS.build(dict(type='RandomFieldWindow', crop_size=(64, 80), empty_prob=0.5))
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        t = TRANSFORMS.build(dict(type='RandomFieldWindow', crop_size=(64, 80), empty_prob=0.5))
+        with pytest.raises(ValueError, match='empty_prob'):
+            TRANSFORMS.build(dict(type='RandomFieldWindow', crop_size=64, empty_prob=-0.1))
     image, mask = single_cell()
     np.random.seed(0)
     out = t(dict(img=image, gt_seg_map=mask, img_path='x.png'))
@@ -91,5 +95,3 @@ def test_mmseg_transform_builds_checks_and_fills_the_results():
     assert out['field_window_empty'] == (not (out['gt_seg_map'] == 1).any())
     with pytest.raises(KeyError, match='after LoadAnnotations .*x.png'):
         t(dict(img=image, img_path='x.png'))
-    with pytest.raises(ValueError, match='empty_prob'):
-        TRANSFORMS.build(dict(type='RandomFieldWindow', crop_size=64, empty_prob=-0.1))
