@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 from scipy import ndimage as ndi
 
-CONNECTIVITY_4 = ndi.generate_binary_structure(2, 1)
+from .handcrafted import CONNECTIVITY_4
 
 
 @dataclass(frozen=True)
