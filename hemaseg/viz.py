@@ -1,5 +1,7 @@
 """Overlays for qualitative results (the paper's contour figures, spec 000 §6.6/§7.3).
 
+Paper: Wang et al., J. Multidiscip. Healthc. 17, 2024, doi:10.2147/JMDH.S492655 (docs/papers/000_msff_segnext.md).
+
 All functions take and return RGB uint8 arrays; only :func:`save_overlay` touches
 disk (through :func:`hemaseg.data.io.write_image`, so BGR order on disk as usual).
 """
@@ -71,6 +73,33 @@ def save_overlay(path: PathLike, image_rgb: np.ndarray, pred_mask: np.ndarray | 
     overlay = draw_contour_overlay(image_rgb, pred_mask, gt_mask, **kwargs)
     write_image(path, overlay)
     return overlay
+
+
+def draw_title(image_rgb: np.ndarray, title: str | None = None,
+               legend: Sequence[tuple[str, tuple[int, int, int]]] = ()) -> np.ndarray:
+    """The image under a white strip holding ``title`` and, after it, each legend entry in its colour."""
+    canvas = _as_rgb(image_rgb)
+    if not title and not legend:
+        return canvas
+    w = canvas.shape[1]
+    entries = ([(title, (0, 0, 0))] if title else []) + list(legend)
+    scale = max(0.35, min(0.6, w / 900))
+    widest = max(cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0] for text, _ in entries)
+    scale *= min(1.0, (w - 8) / widest)   # the longest entry fits on one line of narrow images
+    (_, th), base = cv2.getTextSize('Ag', cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+    line = th + base + 4
+    rows, x, y = [], 4, 0
+    for text, color in entries:  # wrap entries onto new lines when the strip is full
+        tw = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0]
+        if x > 4 and x + tw > w - 4:
+            x, y = 4, y + 1
+        rows.append((text, color, x, y))
+        x += tw + 12
+    strip = np.full(((y + 1) * line + 2, w, 3), 255, np.uint8)
+    for text, color, tx, ty in rows:
+        cv2.putText(strip, text, (tx, ty * line + th + 2), cv2.FONT_HERSHEY_SIMPLEX, scale,
+                    tuple(int(c * 0.8) for c in color), 1, cv2.LINE_AA)
+    return np.concatenate([strip, canvas], axis=0)
 
 
 def colorize_mask(mask: np.ndarray, palette: Sequence[Sequence[int]]) -> np.ndarray:

@@ -3,6 +3,8 @@ smear field (rescaled to the training pixel scale, sliding windows), used by ``t
 ``tools/field_eval.py``. Errors in a config's ``inference`` key raise ``ValueError`` naming the key."""
 from __future__ import annotations
 
+import math
+
 SINGLE, WHOLE = 'single-crop', 'whole-field'
 
 
@@ -21,17 +23,19 @@ def seg_test_pipeline(config) -> list:
     return [dict(t) for t in pipeline if t['type'] != 'LoadAnnotations']
 
 
-def whole_field_settings(config, scale=None) -> dict:
+def whole_field_settings(config, scale=None, min_area=None) -> dict:
     """How this config's model sees images, from its test pipeline and its ``inference`` key.
 
     ``input_size``: the network input (h, w) of the fixed Resize; ``scale``: (h, w) network-input
     pixels per source pixel (``--scale``, else ``inference.scale``, else ``input_size /
     inference.source_crop_size``, else 1); ``max_crop_size``: the largest input treated as one
     crop (``inference.max_crop_size``, else the source crop size); ``crop_size`` / ``stride``: the
-    sliding window (the network input, 2/3 of it).
+    sliding window (the network input, 2/3 of it); ``min_area``: whole-field predictions lose their
+    components smaller than this many network-input pixels (``min_area``, else ``inference.min_area``,
+    else 0; in source pixels ``min_area / (scale_h * scale_w)``, so that it means the same at any scale).
     """
     inf = dict(config.get('inference') or {})
-    unknown = set(inf) - {'source_crop_size', 'max_crop_size', 'scale', 'crop_size', 'stride'}
+    unknown = set(inf) - {'source_crop_size', 'max_crop_size', 'scale', 'crop_size', 'stride', 'min_area'}
     if unknown:
         raise ValueError(f'unknown inference key(s) in the config: {sorted(unknown)}')
     resizes = [t for t in seg_test_pipeline(config) if t['type'] in ('Resize', 'RandomResize')]
@@ -68,19 +72,27 @@ def whole_field_settings(config, scale=None) -> dict:
               else tuple(max(1, round(2 * c / 3)) for c in crop))
     if any(v <= 0 for v in (*s, *crop, *stride)):
         raise ValueError(f'scale, crop size and stride must be positive (got {s}, {crop}, {stride})')
+    area = inf.get('min_area', 0) if min_area is None else min_area
+    if not isinstance(area, (int, float)) or area < 0:
+        raise ValueError(f'the minimum component area (inference.min_area or --min-area) must be a number >= 0, '
+                         f'got {area!r}')
     return dict(input_size=input_size, scale=s, scale_source=note, max_crop_size=tuple(max_crop), crop_size=crop,
-                stride=stride)
+                stride=stride, min_area=float(area))
 
 
 class Segmenter:
     """An mmseg model that segments an RGB image in single-crop or whole-field mode (module doc)."""
 
-    def __init__(self, config, checkpoint: str, device: str = 'cpu', scale=None):
+    def __init__(self, config, checkpoint: str, device: str = 'cpu', scale=None, min_area=None, seed: int = 0):
+        """``seed``: every call runs under this torch seed (the caller's random state is restored after),
+        so that an image's prediction does not depend on what was segmented before it: SegNeXt's
+        Hamburger draws random NMF bases at every forward pass, in eval mode too. ``None``: unseeded."""
         from mmengine.dataset import Compose
         from mmseg.apis import init_model
 
         import mmseg_plugins  # noqa: F401
-        self.settings = whole_field_settings(config, scale)
+        self.settings = whole_field_settings(config, scale, min_area)
+        self.seed = seed
         self.model = init_model(config, checkpoint, device=device)
         self.test_cfg = self.model.test_cfg
         pipeline = seg_test_pipeline(config)
@@ -123,11 +135,23 @@ class Segmenter:
             what = (f'{WHOLE}: {ori} rescaled by {scale} ({self.settings["scale_source"]}) to {h}x{w}, '
                     f'sliding {ch}x{cw} windows with stride {self.settings["stride"][0]}x{self.settings["stride"][1]}'
                     + (f' (padded by {pad_h}x{pad_w})' if pad_h or pad_w else '') + f', mapped back to {ori}')
+        weight = next(self.model.parameters(), None)  # the handcrafted segmentors have none
+        cuda = [weight.device.index or 0] if weight is not None and weight.device.type == 'cuda' else []
         try:
-            with torch.no_grad():
+            with torch.no_grad(), torch.random.fork_rng(devices=cuda):
+                if self.seed is not None:
+                    torch.manual_seed(self.seed)
                 result = self.model.test_step(dict(inputs=[inputs], data_samples=[sample]))[0]
         finally:
             self.model.test_cfg = self.test_cfg
         pred = result.pred_sem_seg.data[0].cpu().numpy().astype('uint8')
         assert pred.shape == rgb.shape[:2], (pred.shape, rgb.shape)
+        if mode == WHOLE and self.settings['min_area'] > 0:
+            from hemaseg.field_eval import remove_small_regions
+
+            # the threshold is set in network-input pixels, where the training nuclei have their size
+            source_px = math.ceil(self.settings['min_area'] / (sh * sw))
+            pred, removed = remove_small_regions(pred, source_px)
+            what += (f'; {removed} component(s) under {self.settings["min_area"]:g} network-input px '
+                     f'({source_px} px here) removed')
         return pred, what

@@ -52,7 +52,9 @@ def test_field_config_trains_on_windows_and_tests_like_its_reference(config, syn
     model, ref_model = MODELS.build(cfg.model), MODELS.build(ref.model)
     assert sum(p.numel() for p in model.parameters()) == sum(p.numel() for p in ref_model.parameters())
     assert cfg.test_dataloader.dataset.pipeline == ref.test_dataloader.dataset.pipeline
-    assert cfg.get('inference') == ref.get('inference')
+    # the same pixel scale and crop sizes; the field configs add only the minimum component area
+    assert {**cfg.get('inference'), 'min_area': 0} == {**ref.get('inference'), 'min_area': 0}
+    assert cfg.inference.min_area == 100 and 'min_area' not in ref.inference
     types = [t['type'] for t in cfg.train_dataloader.dataset.pipeline]
     assert 'RandomFieldWindow' in types and 'Resize' not in types
     dataset_cfg = cfg.train_dataloader.dataset.copy()

@@ -103,3 +103,48 @@ def test_build_cli_on_synthetic_crops(tmp_path):
     bad = run_tool([TOOL, 'build', data, '--split', 'fold9_test', '--out', tmp_path / 'x'], check=False)
     assert bad.returncode != 0 and 'fold9_test.txt does not exist' in bad.stderr and 'Traceback' not in bad.stderr
     assert proc2.returncode == 0
+
+
+def test_false_positive_mask_and_overlay_match_the_scores():
+    from hemaseg.field_eval import draw_field_overlay, false_positive_mask
+    ref = np.zeros((60, 60), bool)
+    ref[5:20, 5:20] = True
+    pred = np.zeros((60, 60), bool)
+    pred[6:18, 6:18] = True        # on the nucleus
+    pred[40:50, 40:50] = True      # on nothing
+    pred[30:33, 5:8] = True        # a second false positive, 9 px
+    fp = false_positive_mask(pred, ref)
+    assert fp.sum() == 100 + 9 and not fp[6:18, 6:18].any()
+    assert score_field(pred, ref).false_positives == 2
+    image = np.full((60, 60, 3), 200, np.uint8)
+    overlay = draw_field_overlay(image, pred, ref, title='field')
+    body = overlay[-60:]                       # under the title strip
+    assert overlay.shape[0] > 60 and overlay.shape[1] == 60
+    red = (body[..., 0] > 150) & (body[..., 1] < 130) & (body[..., 2] < 130)
+    assert red[40:50, 40:50].mean() > 0.9 and not red[6:18, 6:18].any()
+
+
+def test_score_and_figure_refuse_bad_input(tmp_path):
+    config = tmp_path / 'c.py'
+    config.write_text('x = 1\n')
+    proc = run_tool([TOOL, 'score', config, config, tmp_path, '--reference', 'handcrafted', '--gate', 'both',
+                     '--out', tmp_path / 'o'], check=False)
+    assert proc.returncode != 0 and 'contains that mask by construction' in proc.stderr
+    assert 'Traceback' not in proc.stderr
+    proc = run_tool([TOOL, 'figure', tmp_path, '--out', tmp_path / 'f.png'], check=False)
+    assert proc.returncode != 0 and 'has no overlays/ folder' in proc.stderr and 'Traceback' not in proc.stderr
+
+
+def test_remove_small_regions_class_by_class():
+    from hemaseg.field_eval import remove_small_regions
+    labels = np.zeros((12, 12), np.uint8)
+    labels[0:3, 0:3] = 1          # 9 px: kept at 9
+    labels[5, 5] = 1              # 1 px: removed
+    labels[7, 0:2] = 1            # 2 px: removed
+    labels[9:12, 9:12] = 2        # another class, 9 px: kept
+    labels[0, 11] = 2             # 1 px of class 2: removed
+    out, removed = remove_small_regions(labels, 9)
+    assert removed == 3 and out[5, 5] == 0 and out[0, 11] == 0 and (out[7, 0:2] == 0).all()
+    assert (out[0:3, 0:3] == 1).all() and (out[9:12, 9:12] == 2).all()
+    same, none = remove_small_regions(labels, 0)
+    assert none == 0 and np.array_equal(same, labels)

@@ -15,6 +15,7 @@ import pytest
 
 pytest.importorskip('mmseg', reason='OpenMMLab stack not installed (run tools/setup_env.sh)')
 from conftest import REPO_ROOT, run_tool  # noqa: E402
+from hemaseg.data.io import read_image  # noqa: E402
 
 ITERS = 300
 CONFIG = """
@@ -60,9 +61,21 @@ def test_field_windows_remove_false_nuclei_on_composite_fields(tmp_path):
         work = tmp_path / f'work_{name}'
         run_tool([osp.join(REPO_ROOT, 'tools', 'train.py'), config, '--work-dir', work])
         out = tmp_path / f'scores_{name}'
-        proc = run_tool([tool, 'score', config, work / f'iter_{ITERS}.pth', fields, '--out', out])
-        print(name, proc.stdout.strip().splitlines()[-1])
-        summary[name] = json.loads((out / 'summary.json').read_text())
+        proc = run_tool([tool, 'score', config, work / f'iter_{ITERS}.pth', fields, '--out', out, '--gate', 'both'])
+        print(name, *proc.stdout.strip().splitlines()[-2:], sep='\n')
+        summary[name] = json.loads((out / 'gate-none' / 'summary.json').read_text())
+        gated = json.loads((out / 'gate-handcrafted' / 'summary.json').read_text())
+        # the gate (AND with the handcrafted mask, then area opening) can only remove components' pixels
+        assert gated['false_positives'] <= summary[name]['false_positives'] and gated['gate'] == 'handcrafted'
+        for variant in ('gate-none', 'gate-handcrafted'):
+            assert len(list((out / variant / 'overlays').glob('*.png'))) == 4
+            assert len(list((out / variant / 'predictions').glob('*.png'))) == 4
+    figure = tmp_path / 'before_after.png'
+    proc = run_tool([tool, 'figure', f'{tmp_path / "scores_single-crop" / "gate-none"}=single crops',
+                     f'{tmp_path / "scores_fields" / "gate-none"}=field windows', '--fields', 'field_000', 'field_001',
+                     '--out', figure])
+    sheet = read_image(figure)
+    assert '2 field(s) x 2 run(s)' in proc.stdout and sheet.shape[0] > 2 * 192 and sheet.shape[1] > 2 * 256
     assert summary['fields']['reference_nuclei'] >= 12
     assert summary['fields']['false_positives'] == 0
     assert summary['fields']['recall'] >= 0.9

@@ -199,6 +199,59 @@ def test_scale_option_overrides_the_config(whole_field):
     syn = whole_field_settings(Config.fromfile(osp.join(
         REPO_ROOT, 'configs/msff_segnext/msff-segnext_mscan-t_synthetic-128x128.py')))
     assert syn['scale'] == (1.0, 1.0) and syn['max_crop_size'] == (128, 128)
+    # minimum component area: 0 unless the config or the caller sets it; the field-trained configs set 100
+    assert wbc['min_area'] == 0 and whole_field_settings(cfg, min_area=30)['min_area'] == 30
+    for name in ('msff-segnext_mscan-t', 'segnext_mscan-t', 'unet-monai'):
+        fields = whole_field_settings(Config.fromfile(osp.join(
+            REPO_ROOT, f'configs/fields/{name}_wbc-128x128-fields_cpu-600it.py')))
+        assert fields['min_area'] == 100 and fields['scale'] == pytest.approx((128 / 120, 128 / 120))
+        assert whole_field_settings(Config.fromfile(osp.join(
+            REPO_ROOT, f'configs/fields/{name}_wbc-128x128-fields_cpu-600it.py')), min_area=0)['min_area'] == 0
+    with pytest.raises(ValueError, match='must be a number >= 0'):
+        whole_field_settings(cfg, min_area=-1)
+
+
+def test_segmenter_is_deterministic_and_leaves_the_callers_random_state(whole_field):
+    """The tiny MSFF's Hamburger draws random NMF bases at every forward pass: unseeded, two calls on
+    one image may differ; the Segmenter runs each call under its seed and restores the caller's state."""
+    import torch
+
+    from mmseg_plugins.apis import WHOLE
+    segmenter = whole_field['segmenter']
+    field = np.concatenate(whole_field['crops'][:3], axis=1)
+    torch.manual_seed(123)
+    first, _ = segmenter(field, WHOLE)
+    after = torch.rand(3)
+    torch.manual_seed(123)
+    expected_after = torch.rand(3)
+    second, _ = segmenter(field, WHOLE)
+    assert np.array_equal(first, second)
+    assert torch.equal(after, expected_after)   # the caller's sequence is not advanced by the model
+
+
+def test_min_area_removes_small_whole_field_components(whole_field):
+    """The area threshold is in network-input pixels: (64/48)**2 of them per source pixel here."""
+    import torch
+
+    from hemaseg.field_eval import remove_small_regions
+    from mmseg_plugins.apis import WHOLE
+    segmenter = whole_field['segmenter']
+    field = np.concatenate([np.concatenate(whole_field['crops'][i:i + 2], axis=1) for i in (0, 2)], axis=0)
+    try:
+        torch.manual_seed(0)
+        raw, _ = segmenter(field, WHOLE)
+        sizes = np.bincount(ndi.label(raw == 1)[0].ravel())[1:]
+        assert sizes.size >= 2
+        threshold = float(np.sort(sizes)[-1])       # source pixels of the largest component
+        segmenter.settings['min_area'] = threshold * (INPUT / CROP) ** 2
+        torch.manual_seed(0)
+        kept, what = segmenter(field, WHOLE)
+        expected, removed = remove_small_regions(raw, int(threshold))
+        np.testing.assert_array_equal(kept, expected)
+        assert removed == sizes.size - (sizes >= threshold).sum() and f'{removed} component(s) under' in what
+        assert ndi.label(kept == 1)[1] == (sizes >= threshold).sum() >= 1
+    finally:
+        segmenter.settings['min_area'] = 0.0
 
 
 def test_whole_field_mode_on_one_crop_is_the_single_crop_prediction(whole_field):
@@ -257,9 +310,12 @@ def test_gate_is_refused_for_instance_configs_and_checks_its_area(whole_field, t
     proc = run_tool([osp.join(REPO_ROOT, 'tools', 'infer.py'), str(cfg), ckpt, str(whole_field['tmp'] / 'crops'),
                      '--gate', 'handcrafted', '--gate-min-area', '-1', '--out', str(tmp_path)], check=False)
     assert proc.returncode != 0 and 'error: --gate-min-area must be >= 0, got -1' in proc.stderr
+    proc = run_tool([osp.join(REPO_ROOT, 'tools', 'infer.py'), str(cfg), ckpt, str(whole_field['tmp'] / 'crops'),
+                     '--min-area', '-5', '--out', str(tmp_path)], check=False)
+    assert proc.returncode != 0 and 'error: --min-area must be >= 0, got -5.0' in proc.stderr
     proc = run_tool([osp.join(REPO_ROOT, 'tools', 'infer.py'), tiny_det, ckpt, str(whole_field['tmp'] / 'crops'),
                      '--gate', 'handcrafted', '--out', str(tmp_path)], check=False)
-    assert proc.returncode != 0 and '--gate apply to segmentation configs only' in proc.stderr
+    assert proc.returncode != 0 and '--gate and --min-area apply to segmentation configs only' in proc.stderr
 
 
 def test_field_eval_scores_a_model_on_composite_fields(whole_field):

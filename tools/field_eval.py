@@ -6,18 +6,25 @@
     python tools/field_eval.py build data/wbc_nucleus --split fold0_test --out fields/wbc_fold0 \\
         [--num-fields 20] [--size 512 512] [--cells 6 10] [--seed 0] [--background-split fold0_test]
 
-    # a model (tools/infer.py's whole-field mode), optionally gated by the handcrafted mask
-    python tools/field_eval.py score CONFIG CHECKPOINT fields/wbc_fold0 [--gate handcrafted] --out OUT
+    # a model (tools/infer.py's whole-field mode), optionally gated by the handcrafted mask; "both"
+    # scores one inference per field ungated (OUT/gate-none) and gated (OUT/gate-handcrafted)
+    python tools/field_eval.py score CONFIG CHECKPOINT fields/wbc_fold0 [--gate handcrafted|both] --out OUT
 
     # real fields without masks: the handcrafted mask as a weak reference (not for gated models)
     python tools/field_eval.py score CONFIG CHECKPOINT FIELD_DIR --reference handcrafted --out OUT
 
+    # before/after pictures: the overlays of several score runs side by side, one row per field
+    python tools/field_eval.py figure OUT_A=single-crop OUT_B=fields --fields f1 f2 --out fig.png
+
 ``build`` writes ``images/``, ``masks/`` (0/1), ``fields.json`` (every pasted cell: source image,
 place, scale) and ``backgrounds.png``, a contact sheet of the background patches to check by eye that
-no unlabelled white cell hides in them. ``score`` prints and writes (``OUT/field_scores.csv``,
-``OUT/summary.json``) per field the predicted components, false-positive components (< 10 % of the
-area on the reference), reference nuclei found (>= 50 % covered) and Dice, and over all fields the
-false positives per field and the nucleus recall (``hemaseg.field_eval``).
+no unlabelled white cell hides in them. ``score`` prints and writes per field (``OUT/field_scores.csv``,
+one row per field keyed "image", so that ``tools/compare.py --kind det --metric false_positives``
+pairs two models' fields) the predicted components, false-positive components (< 10 % of the area on
+the reference), reference nuclei found (>= 50 % covered) and Dice, and over all fields
+(``OUT/summary.json``) the false positives per field and the nucleus recall (``hemaseg.field_eval``);
+``OUT/overlays/`` shows each field with the reference outlined and the false positives in red,
+``OUT/predictions/`` holds the masks.
 """
 from __future__ import annotations
 
@@ -105,12 +112,12 @@ def score(args) -> None:
     import numpy as np
     from mmengine.config import Config
 
-    from hemaseg.data.io import read_image, read_mask
-    from hemaseg.field_eval import score_field, summarise
+    from hemaseg.data.io import read_image, read_mask, write_image, write_mask
+    from hemaseg.field_eval import draw_field_overlay, score_field, summarise
     from hemaseg.handcrafted import handcrafted_gate, segment_nucleus_handcrafted
     from mmseg_plugins.apis import WHOLE, Segmenter
 
-    if args.gate == 'handcrafted' and args.reference == 'handcrafted':
+    if args.gate != 'none' and args.reference == 'handcrafted':
         raise SystemExit('error: a model gated by the handcrafted mask contains that mask by construction; '
                          'score the gate on fields with ground truth (tools/field_eval.py build)')
     image_dir = osp.join(args.fields, 'images') if osp.isdir(osp.join(args.fields, 'images')) else args.fields
@@ -120,41 +127,85 @@ def score(args) -> None:
     if args.reference == 'masks' and not osp.isdir(osp.join(args.fields, 'masks')):
         raise SystemExit(f'error: {args.fields} has no masks/ folder; pass --reference handcrafted for real fields')
     try:
-        segmenter = Segmenter(Config.fromfile(args.config), args.checkpoint, device=args.device, scale=args.scale)
+        segmenter = Segmenter(Config.fromfile(args.config), args.checkpoint, device=args.device, scale=args.scale,
+                              min_area=args.min_area)
     except ValueError as e:
         raise SystemExit(f'error: {e}') from None
-    rows, scores = [], []
+    # one inference per field, scored once per gate variant ("both": ungated and gated side by side)
+    variants = ['none', 'handcrafted'] if args.gate == 'both' else [args.gate]
+    outs = {v: (osp.join(args.out, f'gate-{v}') if args.gate == 'both' else args.out) for v in variants}
+    rows = {v: [] for v in variants}
+    scores = {v: [] for v in variants}
     for i, name in enumerate(names, 1):
         rgb = read_image(osp.join(image_dir, name))
-        pred, _ = segmenter(rgb, WHOLE)
-        removed = ''
-        if args.gate == 'handcrafted':
-            pred, report = handcrafted_gate(rgb, pred, 1, min_area=args.gate_min_area)
-            removed = report.components_removed
+        stem = osp.splitext(name)[0]
+        raw, _ = segmenter(rgb, WHOLE)
         if args.reference == 'masks':
-            reference = read_mask(osp.join(args.fields, 'masks', osp.splitext(name)[0] + '.png')) == 1
+            reference = read_mask(osp.join(args.fields, 'masks', stem + '.png')) == 1
         else:
             reference = segment_nucleus_handcrafted(rgb)
-        s = score_field(pred == 1, reference)
-        scores.append(s)
-        rows.append(dict(field=name, **s.as_dict(), gate_removed=removed))
-        print(f'[{i}/{len(names)}] {name}: {s.predicted_components} predicted component(s), {s.false_positives} '
-              f'false positive(s); {s.found} of {s.reference_nuclei} nuclei found; Dice {s.dice:.4f}'
-              + (f'; gate removed {removed}' if removed != '' else ''))
-    total = summarise(scores)
-    total.update(config=args.config, checkpoint=args.checkpoint, gate=args.gate, reference=args.reference,
-                 fields_dir=args.fields)
-    os.makedirs(args.out, exist_ok=True)
-    with open(osp.join(args.out, 'field_scores.csv'), 'w', newline='', encoding='utf-8') as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    with open(osp.join(args.out, 'summary.json'), 'w', encoding='utf-8') as f:
-        json.dump(total, f, indent=1)
-    print(f'{total["fields"]} fields: {total["false_positives_per_field"]:.3f} false-positive components per field '
-          f'({total["false_positives"]} of {total["predicted_components"]}), nucleus recall {total["recall"]:.3f} '
-          f'({total["found"]} of {total["reference_nuclei"]}), mean Dice {total["mean_dice"]:.4f} '
-          f'[reference: {args.reference}; gate: {args.gate}]; written to {args.out}')
+        line = []
+        for v in variants:
+            pred, removed = raw, ''
+            if v == 'handcrafted':
+                pred, report = handcrafted_gate(rgb, raw, 1, min_area=args.gate_min_area)
+                removed = report.components_removed
+            s = score_field(pred == 1, reference)
+            scores[v].append(s)
+            rows[v].append(dict(image=name, **s.as_dict(), gate_removed=removed))
+            write_mask(osp.join(outs[v], 'predictions', stem + '.png'), (pred == 1).astype(np.uint8))
+            write_image(osp.join(outs[v], 'overlays', stem + '.png'),
+                        draw_field_overlay(rgb, pred == 1, reference,
+                                           title=f'{name}: {s.false_positives} FP, {s.found}/{s.reference_nuclei} found'))
+            line.append(f'{"gated: " if v == "handcrafted" else ""}{s.predicted_components} predicted component(s), '
+                        f'{s.false_positives} false positive(s); {s.found} of {s.reference_nuclei} nuclei found; '
+                        f'Dice {s.dice:.4f}' + (f'; gate removed {removed}' if removed != '' else ''))
+        print(f'[{i}/{len(names)}] {name}: ' + ' | '.join(line), flush=True)
+    for v in variants:
+        total = summarise(scores[v])
+        total.update(config=args.config, checkpoint=args.checkpoint, gate=v, reference=args.reference,
+                     fields_dir=args.fields, scale=list(segmenter.settings['scale']),
+                     min_area=segmenter.settings['min_area'])
+        os.makedirs(outs[v], exist_ok=True)
+        with open(osp.join(outs[v], 'field_scores.csv'), 'w', newline='', encoding='utf-8') as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[v][0]))
+            writer.writeheader()
+            writer.writerows(rows[v])
+        with open(osp.join(outs[v], 'summary.json'), 'w', encoding='utf-8') as f:
+            json.dump(total, f, indent=1)
+        print(f'{total["fields"]} fields: {total["false_positives_per_field"]:.3f} false-positive components per field '
+              f'({total["false_positives"]} of {total["predicted_components"]}), nucleus recall {total["recall"]:.3f} '
+              f'({total["found"]} of {total["reference_nuclei"]}), mean Dice {total["mean_dice"]:.4f} '
+              f'[reference: {args.reference}; gate: {v}]; written to {outs[v]} (overlays/, predictions/)')
+
+
+def figure(args) -> None:
+    import numpy as np
+
+    from hemaseg.data.io import read_image, write_image
+    from hemaseg.viz import draw_title, side_by_side
+
+    runs = []
+    for spec in args.runs:
+        path, _, label = spec.partition('=')
+        if not osp.isdir(osp.join(path, 'overlays')):
+            raise SystemExit(f'error: {path} has no overlays/ folder (a "score" output directory)')
+        runs.append((path, label or osp.basename(path.rstrip('/'))))
+    names = args.fields or sorted(osp.splitext(f)[0] for f in os.listdir(osp.join(runs[0][0], 'overlays')))[:4]
+    rows = []
+    for stem in names:
+        panels = []
+        for path, label in runs:
+            file = osp.join(path, 'overlays', stem + '.png')
+            if not osp.isfile(file):
+                raise SystemExit(f'error: {file} does not exist (fields of {path}: '
+                                 f'{", ".join(sorted(os.listdir(osp.join(path, "overlays")))[:5])}, ...)')
+            panels.append(draw_title(read_image(file), label))
+        rows.append(side_by_side(panels))
+    width = max(r.shape[1] for r in rows)
+    sheet = np.concatenate([np.pad(r, ((0, 6), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows])
+    write_image(args.out, sheet)
+    print(f'{len(names)} field(s) x {len(runs)} run(s) written to {args.out}')
 
 
 def main(argv=None):
@@ -184,12 +235,21 @@ def main(argv=None):
     s.add_argument('fields', help='a folder from "build" (images/, masks/) or a folder of real field images')
     s.add_argument('--out', required=True)
     s.add_argument('--reference', choices=('masks', 'handcrafted'), default='masks')
-    s.add_argument('--gate', choices=('none', 'handcrafted'), default='none')
+    s.add_argument('--gate', choices=('none', 'handcrafted', 'both'), default='none',
+                   help='"both": one inference per field, scored ungated (OUT/gate-none) and gated (OUT/gate-handcrafted)')
     s.add_argument('--gate-min-area', type=int, default=150)
     s.add_argument('--scale', type=float, help='whole-field scale (default: from the config, as tools/infer.py)')
+    s.add_argument('--min-area', type=float, help='remove predicted components under this many network-input pixels '
+                   '(default: the config\'s inference.min_area, else 0; as tools/infer.py)')
     s.add_argument('--device', default='cpu')
+    f = sub.add_parser('figure', help='overlays of several "score" runs side by side, one row per field')
+    f.add_argument('runs', nargs='+', help='score output directories, each optionally DIR=LABEL')
+    f.add_argument('--fields', nargs='+', help='field names without extension (default: the first 4)')
+    f.add_argument('--out', required=True, help='the PNG to write')
     args = ap.parse_args(argv)
-    if args.command == 'build':
+    if args.command == 'figure':
+        figure(args)
+    elif args.command == 'build':
         if args.num_fields < 1 or min(args.size) < 1 or not 0 <= args.cells[0] <= args.cells[1]:
             raise SystemExit('error: need --num-fields >= 1, a positive --size and 0 <= MIN <= MAX cells')
         if not 0 < args.scale_range[0] <= args.scale_range[1] or args.patch < 1 or args.margin < 0:
