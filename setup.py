@@ -45,6 +45,7 @@ OPENMMLAB = [
 setup(
     name='hemaseg',
     version='0.1.0',
+    license='Apache-2.0',  # LICENSE; the datasets' terms are in NOTICE
     description='Blood-cancer microscopy segmentation models for OpenMMLab and Detectron2',
     packages=find_packages(include=['hemaseg', 'hemaseg.*', 'mmengine_plugins', 'mmengine_plugins.*',
                                     'mmseg_plugins', 'mmseg_plugins.*', 'mmdet_plugins', 'mmdet_plugins.*',

@@ -1,5 +1,8 @@
 """Detectron2 backbones: registration and glue around the plain-PyTorch blocks of :mod:`hemaseg.blocks`.
 
+Paper: Luo et al., Front. Oncol. 13, 2023, doi:10.3389/fonc.2023.1223353 (docs/papers/001_dsff_ddam_yolact.md).
+Paper: Palanisami & Nachimuthu, IJARCS 16(6), 2025, http://www.ijarcs.info (docs/papers/004_refined_mask_rcnn.md).
+
 * ``build_ghost_resnet_backbone``: Ghost-ResNet (spec 001 §2.1), outputs ``res2``..``res5``.
 * ``build_ghost_resnet_dffn_backbone``: Ghost-ResNet -> DFFN (+ DDAM) (spec 001 §2.2-2.3),
   outputs ``n3``..``n7`` (``p3``..``p7`` without the bottom-up path) and ``proto``, the

@@ -1,5 +1,8 @@
 """Config keys of the Detectron2 plugins: call :func:`add_hemaseg_config` on ``get_cfg()`` first.
 
+Paper: Luo et al., Front. Oncol. 13, 2023, doi:10.3389/fonc.2023.1223353 (docs/papers/001_dsff_ddam_yolact.md).
+Paper: Palanisami & Nachimuthu, IJARCS 16(6), 2025, http://www.ijarcs.info (docs/papers/004_refined_mask_rcnn.md).
+
 Defaults are YOLACT-CIS's (spec 001): Ghost-ResNet-50 with S = 4, DFFN with DDAM (DCT
 components Y00, Y01, Y10), YOLACT head settings of the reference implementation; and
 R-Mask R-CNN's B-U-CA-SA FPN (spec 004) with the mean-1 softmax attention.

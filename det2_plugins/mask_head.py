@@ -1,5 +1,7 @@
 """R-Mask R-CNN's fusion mask head as a Detectron2 ``ROI_MASK_HEAD`` (spec 004 §2.2.8 (B)).
 
+Paper: Palanisami & Nachimuthu, IJARCS 16(6), 2025, http://www.ijarcs.info (docs/papers/004_refined_mask_rcnn.md).
+
 Registration and config glue around :class:`hemaseg.blocks.mask_heads.SemanticFusionMaskHead`;
 losses and inference are Detectron2's ``BaseMaskRCNNHead``. Keys: ``MODEL.ROI_MASK_HEAD.CONV_DIM``,
 ``NORM``, ``CLS_AGNOSTIC_MASK`` (standard) and ``FUSION_LEVELS`` (added by ``add_hemaseg_config``).

@@ -1,5 +1,7 @@
 """YOLACT as a Detectron2 meta-architecture (Detectron2 ships none).
 
+Paper: Luo et al., Front. Oncol. 13, 2023, doi:10.3389/fonc.2023.1223353 (docs/papers/001_dsff_ddam_yolact.md).
+
 Glue only: image normalisation and batching, Instances <-> tensors, and rescaling of the
 results to the original image size. The head, losses, anchors and Fast NMS are
 :class:`hemaseg.yolact.YOLACTHead` (spec 001 §2.4, §3). ``YOLACT-CIS`` is this meta-architecture

@@ -1,5 +1,7 @@
 """Gradient class-activation maps of an image classifier (spec 002 §2.5, Figs. 8-10).
 
+Paper: Diaz Resendiz et al., Cancers 15(13), 2023, doi:10.3390/cancers15133376 (docs/papers/002_explainable_cad.md).
+
 The four maps of the paper come from the ``pytorch_grad_cam`` library (grad-cam 1.5.7), which
 the spec reads the method names from: Grad-CAM, Grad-CAM++, HiResCAM and XGrad-CAM (the
 paper gives no formulas; the library's definitions are those of refs. [34]-[37], spec §2.5).

@@ -1,5 +1,7 @@
 """How much of a class-activation map falls on the nucleus (a number for spec 002 §2.5 / §7.4).
 
+Paper: Diaz Resendiz et al., Cancers 15(13), 2023, doi:10.3390/cancers15133376 (docs/papers/002_explainable_cad.md).
+
 The paper only shows CAM overlays (Figs. 8-10: segmented models "focus precisely where the WBC
 kernels are located", non-segmented ones are "easily distracted"). To put a number on that,
 the share of CAM energy inside the nucleus mask is

@@ -1,5 +1,7 @@
 """Image-level classification metrics of the explainable-CAD paper (spec 002 §6.1, Table 7).
 
+Paper: Diaz Resendiz et al., Cancers 15(13), 2023, doi:10.3390/cancers15133376 (docs/papers/002_explainable_cad.md).
+
 Everything is computed from a K x K confusion matrix ``cm`` with rows = true class and
 columns = predicted class (sklearn's convention). For class ``k`` taken as positive
 (one-vs-rest): ``TP = cm[k, k]``, ``FP = column k - TP``, ``FN = row k - TP`` and

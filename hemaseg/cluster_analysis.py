@@ -1,5 +1,7 @@
 """Clustering space analysis of classifier logits (spec 002 §2.6, Table 8 = spec §6.8).
 
+Paper: Diaz Resendiz et al., Cancers 15(13), 2023, doi:10.3390/cancers15133376 (docs/papers/002_explainable_cad.md).
+
 Paper (Section 3.6): the test-set logits (N x K, K = 3 for ALL-L1/L2/L3) are reduced to two
 dimensions with PCA; the samples are grouped by their *true* class; inter-class variance is the
 Euclidean distance between class centroids, intra-class variance "the standard deviation of PC1

@@ -1,5 +1,8 @@
 """COCO mask and box AP of instance predictions (spec 001 §6.1, spec 004 §6), plain pycocotools.
 
+Paper: Luo et al., Front. Oncol. 13, 2023, doi:10.3389/fonc.2023.1223353 (docs/papers/001_dsff_ddam_yolact.md).
+Paper: Palanisami & Nachimuthu, IJARCS 16(6), 2025, http://www.ijarcs.info (docs/papers/004_refined_mask_rcnn.md).
+
 Spec 001 reports AP (mean over IoU 0.50:0.05:0.95), AP50 and AP75 of instance
 masks, COCO style (101-point interpolated precision, up to 100 detections per
 image); we also give APs/APm/APl and AR@1/10/100, and the same for boxes.

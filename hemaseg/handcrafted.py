@@ -1,5 +1,7 @@
 """Handcrafted WBC nucleus segmentation and the AND ensemble of spec 002 (Diaz Resendiz et al. 2023).
 
+Paper: Diaz Resendiz et al., Cancers 15(13), 2023, doi:10.3390/cancers15133376 (docs/papers/002_explainable_cad.md).
+
 :func:`segment_nucleus_handcrafted` is Algorithm 1 (§2.1) with the parameters of Table A1
 (:class:`HandcraftedParams`)::
 

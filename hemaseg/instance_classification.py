@@ -1,5 +1,7 @@
 """Classify the cells an instance-segmentation model found (DeepBCSDnet's last stage, spec 004 §2.3).
 
+Paper: Palanisami & Nachimuthu, IJARCS 16(6), 2025, http://www.ijarcs.info (docs/papers/004_refined_mask_rcnn.md).
+
 DeepBCSDnet segments bone-marrow images with R-Mask R-CNN, then a DCNN "classif[ies] the segmented
 features into blood cancer types such as ALL, MM" (spec 004 §2.0 step 8); the classification is
 image-level and binary (§2.3). What the DCNN receives is not stated (§2.3: "segmented image, masked

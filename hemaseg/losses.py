@@ -1,5 +1,7 @@
 """Unified Focal Loss of the explainable-CAD U-Net, Eqs. 9-11 (spec 002 §3.1).
 
+Paper: Diaz Resendiz et al., Cancers 15(13), 2023, doi:10.3390/cancers15133376 (docs/papers/002_explainable_cad.md).
+
 The paper prints (Yeung et al. 2022, its ref. [32])::
 
     L_mF  = delta * (1 - p)^(1 - gamma) * L_BCE                   (9)

@@ -1,6 +1,9 @@
 """Binary segmentation metrics of MSFF-SegNeXt, Eqs. 5-9 (spec 000 §6.1), plus Specificity
 (spec 002 Eq. 4, TN / (TN + FP)).
 
+Paper: Wang et al., J. Multidiscip. Healthc. 17, 2024, doi:10.2147/JMDH.S492655 (docs/papers/000_msff_segnext.md).
+Paper: Diaz Resendiz et al., Cancers 15(13), 2023, doi:10.3390/cancers15133376 (docs/papers/002_explainable_cad.md).
+
 Counts are pixel-level with the nucleus class as positive. The paper does not say
 whether it averages per image or pools pixels over the dataset, so both are reported:
 ``dataset`` (pooled TP/FP/FN/TN) and ``per-image mean``. The spec infers the tables use

@@ -1,5 +1,8 @@
 """MMDetection adapters: mmdet registrations of the instance-segmentation papers (importing this registers them).
 
+Paper: Luo et al., Front. Oncol. 13, 2023, doi:10.3389/fonc.2023.1223353 (docs/papers/001_dsff_ddam_yolact.md).
+Paper: Palanisami & Nachimuthu, IJARCS 16(6), 2025, http://www.ijarcs.info (docs/papers/004_refined_mask_rcnn.md).
+
 =================  ======  =====================================================
 name               kind    wraps
 =================  ======  =====================================================

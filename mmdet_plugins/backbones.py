@@ -1,5 +1,7 @@
 """Ghost-ResNet (spec 001 §2.1) as an mmdet backbone.
 
+Paper: Luo et al., Front. Oncol. 13, 2023, doi:10.3389/fonc.2023.1223353 (docs/papers/001_dsff_ddam_yolact.md).
+
 Only registration and argument glue: every layer is :class:`hemaseg.blocks.ghost.GhostResNet`.
 The class *is* a hemaseg ``GhostResNet`` (same module tree, same state-dict keys), so a
 checkpoint of the plain-PyTorch backbone loads into the mmdet one unchanged, e.g. with

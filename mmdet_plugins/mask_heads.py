@@ -1,5 +1,7 @@
 """R-Mask R-CNN's fusion mask head for mmdet (spec 004 §2.2.8 (B)): registration and glue only.
 
+Paper: Palanisami & Nachimuthu, IJARCS 16(6), 2025, http://www.ijarcs.info (docs/papers/004_refined_mask_rcnn.md).
+
 The layers are :class:`hemaseg.blocks.mask_heads.SemanticFusionMaskHead`; targets, loss and
 mask pasting are mmdet's ``FCNMaskHead`` (this class only replaces its conv stack, upsampling and
 predictor, so ``num_convs``/``upsample_cfg`` are not arguments).

@@ -1,5 +1,8 @@
 """The two papers' necks as mmdet necks (registration and argument glue only).
 
+Paper: Luo et al., Front. Oncol. 13, 2023, doi:10.3389/fonc.2023.1223353 (docs/papers/001_dsff_ddam_yolact.md).
+Paper: Palanisami & Nachimuthu, IJARCS 16(6), 2025, http://www.ijarcs.info (docs/papers/004_refined_mask_rcnn.md).
+
 * ``DFFN``: YOLACT-CIS's dual-stream feature fusion network with one DDAM per level
   (spec 001 §2.2-2.3), :class:`hemaseg.blocks.dffn.DualStreamFeatureFusion`.
 * ``BUCASAFPN``: R-Mask R-CNN's FPN + bottom-up path with channel -> spatial attention

@@ -2,6 +2,9 @@
 Importing it registers every module below (configs load it with ``custom_imports``); it needs
 mmpretrain, not mmseg or mmdet.
 
+Paper: Diaz Resendiz et al., Cancers 15(13), 2023, doi:10.3390/cancers15133376 (docs/papers/002_explainable_cad.md).
+Paper: Al-Zubaidi et al., "ALL-FABNET", 2024 (no venue or DOI in the text) (docs/papers/003_all_fabnet.md).
+
 =========================  ==========  ===================================================
 name                       registry    what
 =========================  ==========  ===================================================

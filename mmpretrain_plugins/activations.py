@@ -1,5 +1,7 @@
 """Mish (spec 002 Eq. 8) where mmcv's ``build_activation_layer`` looks it up.
 
+Paper: Diaz Resendiz et al., Cancers 15(13), 2023, doi:10.3390/cancers15133376 (docs/papers/002_explainable_cad.md).
+
 mmcv 2.1 registers ReLU, LeakyReLU, PReLU, RReLU, ReLU6, ELU, Sigmoid, Tanh, SiLU, GELU,
 HSwish, HSigmoid, Swish and Clamp in MMEngine's root ``MODELS`` registry, but not Mish.
 ``torch.nn.Mish`` (``x * tanh(softplus(x))``, Eq. 8) is registered there under ``'Mish'``

@@ -1,5 +1,7 @@
 """ResNet with one configurable activation everywhere (spec 002 §2.4, Table 1).
 
+Paper: Diaz Resendiz et al., Cancers 15(13), 2023, doi:10.3390/cancers15133376 (docs/papers/002_explainable_cad.md).
+
 Table 1's "Mish" models "change all the activation functions of the model to Mish". MMPretrain's
 ``ResNet`` has no ``act_cfg``: its blocks build ``ReLU`` from a default ``act_cfg`` that the
 constructor does not pass on, and the 7x7 stem uses a bare ``nn.ReLU``. :class:`ActivationResNet`

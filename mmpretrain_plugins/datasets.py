@@ -1,5 +1,7 @@
 """Dataset class for the classification converters' layout (spec 002 stage 2)::
 
+Paper: Diaz Resendiz et al., Cancers 15(13), 2023, doi:10.3390/cancers15133376 (docs/papers/002_explainable_cad.md).
+
     <root>/images/<class>/<file>                  the images
     <root>/splits/fold{k}_{train,val,test}.txt    lines '<class>/<file> <label index>' (relative to images/)
     <root>/meta.json                              {'classes': [...], ...}: label index -> class name

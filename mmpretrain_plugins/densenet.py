@@ -1,5 +1,8 @@
 """DenseNet classifier backbone with an optional local ImageNet checkpoint (spec 003 §2.6, spec 004 §2.3).
 
+Paper: Al-Zubaidi et al., "ALL-FABNET", 2024 (no venue or DOI in the text) (docs/papers/003_all_fabnet.md).
+Paper: Palanisami & Nachimuthu, IJARCS 16(6), 2025, http://www.ijarcs.info (docs/papers/004_refined_mask_rcnn.md).
+
 ALL-FABNET's classifier (spec 003 §2.6: Table II's best row "DenseNet169"; "We train the models
 with transfer learning techniques", read as ImageNet pretraining) and the "Dense Convolutional
 Neural Network" of DeepBCSDnet's last stage (spec 004 §2.3) are MMPretrain's ``DenseNet``.

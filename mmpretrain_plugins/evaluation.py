@@ -1,4 +1,7 @@
-"""Classification report of spec 002 (Eqs. 1-5, Table 7) as an MMPretrain metric."""
+"""Classification report of spec 002 (Eqs. 1-5, Table 7) as an MMPretrain metric.
+
+Paper: Diaz Resendiz et al., Cancers 15(13), 2023, doi:10.3390/cancers15133376 (docs/papers/002_explainable_cad.md).
+"""
 from __future__ import annotations
 
 import csv

@@ -1,5 +1,8 @@
 """The "Segmented" input of spec 002 (Table 1, §2.4 hard attention): pixels outside the
-nucleus mask set to 0, as Algorithm 1 step 13 does to the original image."""
+nucleus mask set to 0, as Algorithm 1 step 13 does to the original image.
+
+Paper: Diaz Resendiz et al., Cancers 15(13), 2023, doi:10.3390/cancers15133376 (docs/papers/002_explainable_cad.md).
+"""
 from __future__ import annotations
 
 import os.path as osp

@@ -1,4 +1,8 @@
-"""Nucleus metrics (spec 000 Eqs. 5-9, spec 002 Eq. 4) as an mmseg metric."""
+"""Nucleus metrics (spec 000 Eqs. 5-9, spec 002 Eq. 4) as an mmseg metric.
+
+Paper: Wang et al., J. Multidiscip. Healthc. 17, 2024, doi:10.2147/JMDH.S492655 (docs/papers/000_msff_segnext.md).
+Paper: Diaz Resendiz et al., Cancers 15(13), 2023, doi:10.3390/cancers15133376 (docs/papers/002_explainable_cad.md).
+"""
 from __future__ import annotations
 
 import csv

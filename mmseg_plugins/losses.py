@@ -1,5 +1,8 @@
 """Unified Focal Loss (spec 002 Eqs. 9-11) as an mmseg loss (the maths is :mod:`hemaseg.losses`), and
-mmseg's training accuracy without a host-device synchronisation."""
+mmseg's training accuracy without a host-device synchronisation.
+
+Paper: Diaz Resendiz et al., Cancers 15(13), 2023, doi:10.3390/cancers15133376 (docs/papers/002_explainable_cad.md).
+"""
 from __future__ import annotations
 
 import torch

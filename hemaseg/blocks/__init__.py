@@ -1,5 +1,10 @@
 """Framework-free building blocks of the papers (plain PyTorch).
 
+Paper: Wang et al., J. Multidiscip. Healthc. 17, 2024, doi:10.2147/JMDH.S492655 (docs/papers/000_msff_segnext.md).
+Paper: Luo et al., Front. Oncol. 13, 2023, doi:10.3389/fonc.2023.1223353 (docs/papers/001_dsff_ddam_yolact.md).
+Paper: Al-Zubaidi et al., "ALL-FABNET", 2024 (no venue or DOI in the text) (docs/papers/003_all_fabnet.md).
+Paper: Palanisami & Nachimuthu, IJARCS 16(6), 2025, http://www.ijarcs.info (docs/papers/004_refined_mask_rcnn.md).
+
 MSFF-SegNeXt (spec 000): edge operators, CBAM, EdgeGuidedAttention, R2U-Net baseline.
 YOLACT-CIS (spec 001): Ghost modules / Ghost-ResNet, DDAM, DFFN.
 R-Mask R-CNN (spec 004): softmax channel/spatial attention, the attention FPN, the fusion mask head.

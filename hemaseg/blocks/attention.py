@@ -1,5 +1,7 @@
 """CBAM and the Edge-Guided Attention of MSFF-SegNeXt (spec 000 §2.3).
 
+Paper: Wang et al., J. Multidiscip. Healthc. 17, 2024, doi:10.2147/JMDH.S492655 (docs/papers/000_msff_segnext.md).
+
 Plain PyTorch so the OpenMMLab and Detectron2 adapters can share them.
 """
 from __future__ import annotations

@@ -1,5 +1,7 @@
 """FPN with attention and bottom-up path with attention of R-Mask R-CNN (spec 004 §2.2.2-2.2.6).
 
+Paper: Palanisami & Nachimuthu, IJARCS 16(6), 2025, http://www.ijarcs.info (docs/papers/004_refined_mask_rcnn.md).
+
 Notation: the inputs are the backbone maps C2..C5 (the paper calls them P2..P5),
 the top-down outputs F2..F5, the bottom-up outputs N2..N5 and N6 = max-pool(N5).
 

@@ -1,5 +1,7 @@
 """Dual-domain attention module (DDAM) of YOLACT-CIS (spec 001 §2.3).
 
+Paper: Luo et al., Front. Oncol. 13, 2023, doi:10.3389/fonc.2023.1223353 (docs/papers/001_dsff_ddam_yolact.md).
+
 DDAM = frequency-domain channel attention (FCAM, Eqs. 1-8) followed in series by
 CBAM's spatial attention (SAM). Resolutions of spec §2.3.2:
 

@@ -1,5 +1,7 @@
 """Dual-stream feature fusion network (DFFN) of YOLACT-CIS (spec 001 §2.2, §2.3).
 
+Paper: Luo et al., Front. Oncol. 13, 2023, doi:10.3389/fonc.2023.1223353 (docs/papers/001_dsff_ddam_yolact.md).
+
 FPN top-down path + PANet-style bottom-up path from C3..C5 to N3..N7, with one
 DDAM per output level. Resolutions of spec 001 Appendix A:
 

@@ -1,5 +1,7 @@
 """Fixed (non-learnable) edge operators on grayscale images.
 
+Paper: Wang et al., J. Multidiscip. Healthc. 17, 2024, doi:10.2147/JMDH.S492655 (docs/papers/000_msff_segnext.md).
+
 MSFF-SegNeXt feeds a Sobel edge map of the input image into its Edge-Guided
 Attention (spec 000 §2.2, ambiguity A9); the Table 6 ablation swaps it for a
 Laplacian edge map ("La"), which the spec reads as MEGANet's Laplacian-pyramid

@@ -1,5 +1,7 @@
 """Flipping Attention Block (FAB) of ALL-FABNET (spec 003 §2.4, Fig. 4).
 
+Paper: Al-Zubaidi et al., "ALL-FABNET", 2024 (no venue or DOI in the text) (docs/papers/003_all_fabnet.md).
+
 The paper describes FAB only in prose: a 1x1 conv, a reshape, "Memory Unit 1" (a Conv1D that
 expands the channels 4x), "Memory Unit 2" (a Conv1D that restores them), "two Conv1D procedures
 that share parameters", two "flipping" branches, a 1x1 conv on the combined branches and a

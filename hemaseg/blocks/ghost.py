@@ -1,5 +1,7 @@
 """Ghost-ResNet-50 backbone of YOLACT-CIS (spec 001 §2.1, Table 2).
 
+Paper: Luo et al., Front. Oncol. 13, 2023, doi:10.3389/fonc.2023.1223353 (docs/papers/001_dsff_ddam_yolact.md).
+
 A ResNet-50 (v1.5: stride on the 3x3 conv) whose bottleneck convolutions are
 Ghost modules (GhostNet, Han et al. 2020): a primary conv makes ``ceil(n / S)``
 "intrinsic" maps, a cheap depth-wise ``d x d`` conv (d = 3) derives the other

@@ -1,5 +1,7 @@
 """R-Mask R-CNN's "semantic segmentation layer" mask head (spec 004 §2.2.8, reading (B)).
 
+Paper: Palanisami & Nachimuthu, IJARCS 16(6), 2025, http://www.ijarcs.info (docs/papers/004_refined_mask_rcnn.md).
+
 The paper: "a new semantic segmentation layer takes the place of the earlier [...] layer; this
 layer allows for feature fusion through the construction of an FPN and the summing of backward
 and forward transmissions of feature maps of identical resolution", used "to refine the

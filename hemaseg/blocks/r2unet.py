@@ -1,5 +1,7 @@
 """R2U-Net: recurrent residual convolutional U-Net (Alom et al. 2018).
 
+Paper: Wang et al., J. Multidiscip. Healthc. 17, 2024, doi:10.2147/JMDH.S492655 (docs/papers/000_msff_segnext.md).
+
 A baseline of MSFF-SegNeXt's Tables 1 and 3 (spec 000 §6.2). With ``t=2``, base width 64
 and a 1-channel classifier this layout has exactly the 39,091,393 parameters of the
 paper's Table 1, which is how the test pins it down.

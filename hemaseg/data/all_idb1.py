@@ -1,5 +1,7 @@
 """Converter for ALL-IDB1 (Labati, Piuri, Scotti, ICIP 2011): 108 whole smear fields with blast centroids.
 
+Paper: Al-Zubaidi et al., "ALL-FABNET", 2024 (no venue or DOI in the text) (docs/papers/003_all_fabnet.md).
+
 Input layout (as distributed in ``ALL_IDB1.zip``; a flat folder holding both kinds of file is read too)::
 
     <src>/im/ImNNN_L.jpg      RGB JPEG fields, 2592x1944 or 1712x1368 (sizes are recorded, not checked);

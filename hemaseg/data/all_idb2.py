@@ -1,5 +1,7 @@
 """Converter for ALL-IDB2 (Labati, Piuri, Scotti, ICIP 2011): cell segmentation and ALL-vs-normal classification.
 
+Paper: Diaz Resendiz et al., Cancers 15(13), 2023, doi:10.3390/cancers15133376 (docs/papers/002_explainable_cad.md).
+
 Spec 002 §5 segments the 260 ALL-IDB2 single-cell crops (nucleus GT, Tables 2 and 4)
 and says nothing about where its masks came from (§2.7 #12). We read two public mask
 sets; ``putzu`` (pathologist masks of Loddo & Putzu) is the default and the ground

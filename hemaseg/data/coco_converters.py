@@ -1,5 +1,8 @@
 """Converters of the WBC datasets into COCO instance segmentation (layout: :mod:`hemaseg.data.coco_writer`).
 
+Paper: Wang et al., J. Multidiscip. Healthc. 17, 2024, doi:10.2147/JMDH.S492655 (docs/papers/000_msff_segnext.md).
+Paper: Luo et al., Front. Oncol. 13, 2023, doi:10.3389/fonc.2023.1223353 (docs/papers/001_dsff_ddam_yolact.md).
+
 * :func:`convert_wbc_coco`: Zheng et al. 2018 WBC dataset1 + dataset2 (spec 000 §5.2),
   one cell per image.
 * :func:`convert_labelme` / :func:`convert_coco`: ALL-IDB1 and BCCD prepared as in

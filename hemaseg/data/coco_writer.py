@@ -1,5 +1,8 @@
 """Writer of COCO instance-segmentation data sets (:class:`CocoWriter`).
 
+Paper: Luo et al., Front. Oncol. 13, 2023, doi:10.3389/fonc.2023.1223353 (docs/papers/001_dsff_ddam_yolact.md).
+Paper: Palanisami & Nachimuthu, IJARCS 16(6), 2025, http://www.ijarcs.info (docs/papers/004_refined_mask_rcnn.md).
+
 The instance models of spec 001 (DSFF/DDAM YOLACT, §5-6) and spec 004 (refined
 Mask R-CNN, §5-6) are trained and scored with COCO-style mask AP, so every
 instance dataset of the project is exported as COCO json by :class:`CocoWriter`::

@@ -1,5 +1,7 @@
 """6:2:2 train/val/test splits combined with k-fold cross-validation.
 
+Paper: Wang et al., J. Multidiscip. Healthc. 17, 2024, doi:10.2147/JMDH.S492655 (docs/papers/000_msff_segnext.md).
+
 The MSFF-SegNeXt paper (spec 000 §5.1) uses "6:2:2 … according to the random
 sampling principle" *and* "three-fold cross-validation" without saying how the two
 combine. Our reading: shuffle the items (seeded) and cut them into 5 near-equal

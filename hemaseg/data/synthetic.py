@@ -1,5 +1,7 @@
 """Synthetic Jenner-Giemsa single-cell crops: the project's embedded default dataset.
 
+Paper: Wang et al., J. Multidiscip. Healthc. 17, 2024, doi:10.2147/JMDH.S492655 (docs/papers/000_msff_segnext.md).
+
 Real SN-AM crops cannot be shipped, so the quick-start trains on these. They imitate
 the SN-AM crops of spec 000 §5.1 at a small size: a pale pink/lilac background with
 red blood cells (pink discs with a lighter centre), one leukocyte/lymphoblast near

@@ -1,5 +1,7 @@
 """Converter for the WBC image datasets of Zheng et al., Micron 2018 (spec 000 §5.2).
 
+Paper: Wang et al., J. Multidiscip. Healthc. 17, 2024, doi:10.2147/JMDH.S492655 (docs/papers/000_msff_segnext.md).
+
 Input layout (as in the authors' release)::
 
     <src>/dataset1/NNN.bmp  NNN.png    300 images, about 120x120 (sizes vary slightly)

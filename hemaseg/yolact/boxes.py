@@ -1,5 +1,7 @@
 """Anchors, SSD box coding, matching, mask cropping and Fast NMS of YOLACT (spec 001 §2.4).
 
+Paper: Luo et al., Front. Oncol. 13, 2023, doi:10.3389/fonc.2023.1223353 (docs/papers/001_dsff_ddam_yolact.md).
+
 Everything works in absolute pixel coordinates of the network input; boxes are
 ``(x1, y1, x2, y2)``, anchors ``(cx, cy, w, h)``. Plain PyTorch, no framework imports.
 """

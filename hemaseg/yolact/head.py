@@ -1,5 +1,7 @@
 """YOLACT's heads, losses and post-processing (spec 001 §2.4, §3) in plain PyTorch.
 
+Paper: Luo et al., Front. Oncol. 13, 2023, doi:10.3389/fonc.2023.1223353 (docs/papers/001_dsff_ddam_yolact.md).
+
 Detectron2 has no YOLACT, so :mod:`det2_plugins` wraps this module in a meta-architecture;
 it takes the neck's levels (prediction head input) and the prototype source separately, which
 is what YOLACT-CIS needs (DDAM(N3..N7) for the head, N3 before DDAM for the protonet).

@@ -2,6 +2,8 @@
 Flipping Attention Block at the bottleneck, an optional atrous pyramid, and a U-Net-like decoder
 with transposed convolutions ending in one sigmoid channel.
 
+Paper: Al-Zubaidi et al., "ALL-FABNET", 2024 (no venue or DOI in the text) (docs/papers/003_all_fabnet.md).
+
 Only the glue lives here. The encoder is MMPretrain's ``DenseNet`` (built from its registry),
 position attention is mmseg's DANet ``PAM``, the atrous pyramid mmseg's ``ASPPModule``, and the
 Flipping Attention Block is :class:`hemaseg.blocks.FlippingAttentionBlock`.

@@ -1,5 +1,7 @@
 """The explainable-CAD U-Net (spec 002 §2.2) in an mmseg ``EncoderDecoder``: MONAI's own UNet.
 
+Paper: Diaz Resendiz et al., Cancers 15(13), 2023, doi:10.3390/cancers15133376 (docs/papers/002_explainable_cad.md).
+
 The paper describes its network in words that match the constructor of
 ``monai.networks.nets.UNet`` (spec 002 §2.2 [INFERENCE]): 2-D, 3 input channels, five levels of
 32 -> 512 channels, strided-convolution downsampling with strides 1 then 2, instance

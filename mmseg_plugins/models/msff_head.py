@@ -1,4 +1,7 @@
-"""MSFF-SegNeXt decode head (spec 000 §2.0, §2.3-2.6) as an mmseg ``LightHamHead``."""
+"""MSFF-SegNeXt decode head (spec 000 §2.0, §2.3-2.6) as an mmseg ``LightHamHead``.
+
+Paper: Wang et al., J. Multidiscip. Healthc. 17, 2024, doi:10.2147/JMDH.S492655 (docs/papers/000_msff_segnext.md).
+"""
 from __future__ import annotations
 
 import torch

@@ -1,4 +1,7 @@
-"""R2U-Net as an mmseg backbone (a baseline of spec 000 Tables 1 and 3; not in mmseg)."""
+"""R2U-Net as an mmseg backbone (a baseline of spec 000 Tables 1 and 3; not in mmseg).
+
+Paper: Wang et al., J. Multidiscip. Healthc. 17, 2024, doi:10.2147/JMDH.S492655 (docs/papers/000_msff_segnext.md).
+"""
 from hemaseg.blocks.r2unet import R2UNet as _R2UNet
 from mmengine.model import BaseModule
 from mmseg.registry import MODELS

@@ -1,4 +1,7 @@
-"""Segmentor that hands the input image to the decode head (spec 000 A9)."""
+"""Segmentor that hands the input image to the decode head (spec 000 A9).
+
+Paper: Wang et al., J. Multidiscip. Healthc. 17, 2024, doi:10.2147/JMDH.S492655 (docs/papers/000_msff_segnext.md).
+"""
 from __future__ import annotations
 
 from typing import List
