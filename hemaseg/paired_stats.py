@@ -232,11 +232,13 @@ class PairedComparison:
     mcnemar_b: Optional[int] = None  # A right & B wrong (only for 0/1 scores)
     mcnemar_c: Optional[int] = None  # A wrong & B right
     mcnemar_p: Optional[float] = None
+    lower_is_better: bool = False  # error counts (false positives): "better" is a smaller score
 
 
 def compare(scores_a, scores_b, metric: str, names=('A', 'B'), n_boot: int = 10000, seed: int = 0,
-            level: float = 0.95, tie_tolerance: float = 0.0) -> PairedComparison:
-    """All paired statistics of B against A; McNemar too when every score is 0 or 1."""
+            level: float = 0.95, tie_tolerance: float = 0.0, lower_is_better: bool = False) -> PairedComparison:
+    """All paired statistics of B against A; McNemar too when every score is 0 or 1. The difference is
+    always B - A; ``lower_is_better`` only decides which sign counts as B better (error counts)."""
     a, b = np.asarray(scores_a, dtype=float), np.asarray(scores_b, dtype=float)
     if a.shape != b.shape or a.ndim != 1 or a.size == 0:
         raise ValueError(f'compare: need two equally long, non-empty 1-D score arrays, got {a.shape} and {b.shape}')
@@ -250,9 +252,10 @@ def compare(scores_a, scores_b, metric: str, names=('A', 'B'), n_boot: int = 100
         name_a=str(names[0]), name_b=str(names[1]), metric=metric, n=int(a.size), mean_a=float(a.mean()),
         mean_b=float(b.mean()), mean_diff=float(diff.mean()), ci_low=low, ci_high=high,
         difference_shown=not low <= 0 <= high, level=level, n_boot=int(n_boot), seed=seed, wilcoxon_p=p,
-        wilcoxon_note=note, b_better=int(np.sum(~tie & (diff > 0))), ties=int(np.sum(tie)),
-        b_worse=int(np.sum(~tie & (diff < 0))), tie_tolerance=tie_tolerance, mcnemar_b=mc_b, mcnemar_c=mc_c,
-        mcnemar_p=mc_p)
+        wilcoxon_note=note, b_better=int(np.sum(~tie & ((diff < 0) if lower_is_better else (diff > 0)))),
+        ties=int(np.sum(tie)), b_worse=int(np.sum(~tie & ((diff > 0) if lower_is_better else (diff < 0)))),
+        tie_tolerance=tie_tolerance, mcnemar_b=mc_b, mcnemar_c=mc_c, mcnemar_p=mc_p,
+        lower_is_better=lower_is_better)
 
 
 def _p(p: float) -> str:
@@ -268,5 +271,6 @@ def format_line(r: PairedComparison) -> str:
                  f'{r.name_a} wrong & {r.name_b} right {r.mcnemar_c})')
     else:
         line += f'Wilcoxon signed-rank p = {_p(r.wilcoxon_p)}' + (f' ({r.wilcoxon_note})' if r.wilcoxon_note else '')
-    line += f'; {r.name_b} better / tie / worse: {r.b_better} / {r.ties} / {r.b_worse}'
+    line += (f'; {r.name_b} better / tie / worse: {r.b_better} / {r.ties} / {r.b_worse}'
+             + (' (lower is better)' if r.lower_is_better else ''))
     return line + ('' if r.difference_shown else '; no difference shown')

@@ -84,8 +84,9 @@ def draw_title(image_rgb: np.ndarray, title: str | None = None,
     w = canvas.shape[1]
     entries = ([(title, (0, 0, 0))] if title else []) + list(legend)
     scale = max(0.35, min(0.6, w / 900))
-    widest = max(cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0] for text, _ in entries)
-    scale *= min(1.0, (w - 8) / widest)   # the longest entry fits on one line of narrow images
+    while scale > 0.2 and max(cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0]
+                              for text, _ in entries) > w - 8:
+        scale *= 0.95   # the longest entry fits on one line of narrow images (Hershey widths are not linear)
     (_, th), base = cv2.getTextSize('Ag', cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
     line = th + base + 4
     rows, x, y = [], 4, 0

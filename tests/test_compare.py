@@ -50,6 +50,16 @@ def test_five_image_case_mean_and_wins_ties_losses():
     assert (r.b_better, r.ties, r.b_worse) == (1, 3, 1)
 
 
+def test_error_counts_lower_is_better_flips_only_the_wins():
+    # false positives per field, A then B: B - A = -2, 0, +1, -1 -> with lower better: B better 2, tie 1, worse 1
+    a, b = [3, 1, 0, 2], [1, 1, 1, 1]
+    r = compare(a, b, 'false_positives', names=('single', 'fields'), n_boot=500, lower_is_better=True)
+    assert r.mean_diff == pytest.approx(-0.5) and (r.b_better, r.ties, r.b_worse) == (2, 1, 1)
+    assert format_line(r).endswith('fields better / tie / worse: 2 / 1 / 1 (lower is better); no difference shown')
+    same = compare(a, b, 'false_positives', n_boot=500)
+    assert (same.b_better, same.ties, same.b_worse) == (1, 1, 2) and same.mean_diff == r.mean_diff
+
+
 def test_wilcoxon_exact_small_cases():
     # n = 5, all positive: W- = 0; of the 2^5 = 32 equally likely sign patterns only "all +" gives
     # W- = 0, so P(W- <= 0) = 1/32 and the two-sided p = 2/32 = 0.0625

@@ -148,3 +148,23 @@ def test_remove_small_regions_class_by_class():
     assert (out[0:3, 0:3] == 1).all() and (out[9:12, 9:12] == 2).all()
     same, none = remove_small_regions(labels, 0)
     assert none == 0 and np.array_equal(same, labels)
+
+
+def test_figure_puts_runs_side_by_side_with_the_field_first(tmp_path):
+    from hemaseg.data.io import write_image
+    fields = tmp_path / 'fields'
+    write_image(fields / 'images' / 'f1.png', np.full((40, 60, 3), 90, np.uint8))
+    runs = []
+    for k, colour in enumerate((30, 200)):
+        run = tmp_path / f'run{k}'
+        write_image(run / 'overlays' / 'f1.png', np.full((50, 60, 3), colour, np.uint8))
+        (run / 'summary.json').write_text(json.dumps({'fields_dir': str(fields)}))
+        runs.append(f'{run}=model {k}')
+    out = tmp_path / 'fig.png'
+    proc = run_tool([TOOL, 'figure', *runs, '--show-image', '--fields', 'f1', '--out', out])
+    sheet = read_image(out)
+    assert '1 field(s) x 2 run(s)' in proc.stdout
+    assert sheet.shape[1] == 3 * 60 + 2 * 4          # the field, then the two runs, 4 px gaps
+    assert (sheet[-20:-10, 70:120] == 30).all() and (sheet[-20:-10, 140:190] == 200).all()
+    bad = run_tool([TOOL, 'figure', *runs, '--fields', 'f2', '--out', out], check=False)
+    assert bad.returncode != 0 and 'f2.png does not exist' in bad.stderr and 'Traceback' not in bad.stderr

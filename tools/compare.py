@@ -46,6 +46,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument('--level', type=float, default=0.95, help='confidence level of the CI (default: 0.95)')
     p.add_argument('--tie-tolerance', type=float, default=0.0,
                    help='|B - A| up to this is a tie (default: 0, exactly equal)')
+    p.add_argument('--lower-is-better', action='store_true',
+                   help='the metric counts errors (e.g. false_positives of tools/field_eval.py): a smaller score wins')
     p.add_argument('--names', nargs=2, default=('A', 'B'), metavar=('A', 'B'), help='names of the two models')
     p.add_argument('--out', help='write the result as JSON here')
     args = p.parse_args(argv)
@@ -56,7 +58,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         kind, metric, images, scores_a, scores_b = pair_files(args.a.split(','), args.b.split(','), args.kind, args.metric)
     except PairedDataError as e:
         raise SystemExit(f'error: {e}') from None
-    result = compare(scores_a, scores_b, metric, args.names, args.n_boot, args.seed, args.level, args.tie_tolerance)
+    result = compare(scores_a, scores_b, metric, args.names, args.n_boot, args.seed, args.level, args.tie_tolerance,
+                     lower_is_better=args.lower_is_better)
     print(f'{args.names[0]}: {args.a} (mean {metric} {result.mean_a:.4f}); '
           f'{args.names[1]}: {args.b} (mean {metric} {result.mean_b:.4f}); {kind}, {len(images)} paired images')
     print(format_line(result))

@@ -192,9 +192,21 @@ def figure(args) -> None:
             raise SystemExit(f'error: {path} has no overlays/ folder (a "score" output directory)')
         runs.append((path, label or osp.basename(path.rstrip('/'))))
     names = args.fields or sorted(osp.splitext(f)[0] for f in os.listdir(osp.join(runs[0][0], 'overlays')))[:4]
+    image_dir = None
+    if args.show_image:  # the field itself first, from the folder the first run scored
+        summary = osp.join(runs[0][0], 'summary.json')
+        if not osp.isfile(summary):
+            raise SystemExit(f'error: {summary} does not exist (needed for --show-image)')
+        fields_dir = json.load(open(summary, encoding='utf-8'))['fields_dir']
+        image_dir = osp.join(fields_dir, 'images') if osp.isdir(osp.join(fields_dir, 'images')) else fields_dir
     rows = []
     for stem in names:
         panels = []
+        if image_dir is not None:
+            found = [f for f in os.listdir(image_dir) if osp.splitext(f)[0] == stem]
+            if not found:
+                raise SystemExit(f'error: no image named {stem}.* in {image_dir}')
+            panels.append(draw_title(read_image(osp.join(image_dir, found[0])), f'{found[0]} (image)'))
         for path, label in runs:
             file = osp.join(path, 'overlays', stem + '.png')
             if not osp.isfile(file):
@@ -245,7 +257,8 @@ def main(argv=None):
     f = sub.add_parser('figure', help='overlays of several "score" runs side by side, one row per field')
     f.add_argument('runs', nargs='+', help='score output directories, each optionally DIR=LABEL')
     f.add_argument('--fields', nargs='+', help='field names without extension (default: the first 4)')
-    f.add_argument('--out', required=True, help='the PNG to write')
+    f.add_argument('--show-image', action='store_true', help='put the field itself, without overlay, first')
+    f.add_argument('--out', required=True, help='the image to write (.png, .jpg)')
     args = ap.parse_args(argv)
     if args.command == 'figure':
         figure(args)
