@@ -1,10 +1,12 @@
 """Config handling shared by every OpenMMLab tool and by :mod:`mmengine_plugins.probe`: ``{fold}``
-templates, ``--cfg-options`` parsing, CPU process groups, and the run options of ``tools/train.py``
-(mixed precision, channels-last, cuDNN benchmark, data-loader workers, learning-rate scaling).
+templates, ``--cfg-options`` parsing, CPU process groups, the run options of ``tools/train.py``
+(mixed precision, channels-last, cuDNN benchmark, data-loader workers, learning-rate scaling), and
+:func:`load_config`, the start-up of ``tools/train.py`` / ``tools/test.py`` and the classifier tools.
 Plain config dicts and torch only; no downstream OpenMMLab library is imported."""
 from __future__ import annotations
 
 import os
+import os.path as osp
 
 
 def parse_cfg_options(options):
@@ -244,3 +246,39 @@ def check_mmcv_cuda_ops(cfg, cuda: bool | None = None) -> None:
                          '(mmcv.ops.get_compiling_cuda_version() is "not available"); rebuild it with CUDA ops: '
                          'FORCE_CUDA=1 bash tools/setup_env.sh (README, "GPU node"), or run on the CPU with '
                          'CUDA_VISIBLE_DEVICES=')
+
+
+def add_common_args(parser) -> None:
+    """``--work-dir``, ``--cfg-options``, ``--launcher`` and ``--local-rank`` of the OpenMMLab tools."""
+    from mmengine.config import DictAction
+    parser.add_argument('--work-dir', help='logs, checkpoints and metrics (default: work_dirs/CONFIG_NAME)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config keys, e.g. train_cfg.max_iters=100')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def load_config(args, *must_exist):
+    """Config from ``args.config`` with ``--cfg-options``, ``{fold}`` templates, launcher and work dir
+    applied (the arguments of :func:`add_common_args`; the run options too when ``args`` has them)."""
+    from mmengine.config import Config
+
+    import mmengine_plugins  # noqa: F401  (torch.load allow-list; configs register their modules via custom_imports)
+    for path in (args.config, *must_exist):
+        if not osp.isfile(path):
+            raise SystemExit(f'error: {path} does not exist')
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    base_batch_size = config_batch_size(cfg)  # the batch the config's learning rate was set for
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    resolve_fold(cfg, args.config)  # after the options: `fold=K` must reach every path
+    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
+        'work_dirs', osp.splitext(osp.basename(args.config))[0])
+    if args.launcher == 'pytorch':
+        init_cpu_process_group(cfg)
+    if hasattr(args, 'amp'):  # a tool with the GPU options (add_run_options)
+        apply_run_options(cfg, args, base_batch_size, training=hasattr(args, 'auto_scale_lr'))
+    check_mmcv_cuda_ops(cfg)
+    return cfg

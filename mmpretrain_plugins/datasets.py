@@ -61,11 +61,12 @@ class BloodCellClsDataset(CustomDataset):
 
     def load_data_list(self):
         # As mmseg_plugins.BloodCellDataset: the configs' split paths are '{fold}' templates
-        # filled by tools/_common.py load_config.
+        # filled by mmengine_plugins.config.load_config.
         if '{fold}' in str(self.ann_file):
             raise ValueError(f"ann_file {self.ann_file} still contains the '{{fold}}' template: load the config "
-                             'with tools/_common.py load_config (as tools/train.py and tools/test.py do) or call '
-                             '_common.resolve_fold(cfg) after Config.fromfile, so cfg.fold selects the split')
+                             'with mmengine_plugins.config.load_config (as tools/train.py and tools/test.py do) '
+                             'or call mmengine_plugins.config.resolve_fold(cfg) after Config.fromfile, so cfg.fold '
+                             'selects the split')
         if not self.ann_file or not osp.isfile(self.ann_file):
             raise FileNotFoundError(f'split file {self.ann_file!r} does not exist; run the dataset converter or '
                                     'check data_root')

@@ -12,7 +12,7 @@ class BloodCellDataset(BaseSegDataset):
     """Single-cell crops with nucleus masks, written by ``tools/dataset_converters``.
 
     ``ann_file`` is a split file (one stem per line), with the configs' ``{fold}``
-    template already filled in (``tools/_common.py``: ``resolve_fold``). Unlike
+    template already filled in (``mmengine_plugins.config.resolve_fold``). Unlike
     ``BaseSegDataset`` it fails at construction, naming the file, when the template is
     still there, a split is empty or lists a stem whose image or mask is missing,
     instead of failing later inside a dataloader worker.
@@ -36,13 +36,14 @@ class BloodCellDataset(BaseSegDataset):
 
     def load_data_list(self):
         # The base configs write ann_file as a template ('splits/fold{fold}_train.txt') that
-        # tools/_common.py load_config fills in from cfg.fold; a config built any other way
+        # mmengine_plugins.config.load_config fills in from cfg.fold; a config built any other way
         # would otherwise fail with a confusing "does not exist" (or worse, a user might
         # "fix" it by hard-coding fold 0).
         if '{fold}' in str(self.ann_file):
             raise ValueError(f"ann_file {self.ann_file} still contains the '{{fold}}' template: load the config "
-                             'with tools/_common.py load_config (as tools/train.py and tools/test.py do) or call '
-                             '_common.resolve_fold(cfg) after Config.fromfile, so cfg.fold selects the split')
+                             'with mmengine_plugins.config.load_config (as tools/train.py and tools/test.py do) '
+                             'or call mmengine_plugins.config.resolve_fold(cfg) after Config.fromfile, so cfg.fold '
+                             'selects the split')
         if self.ann_file and not osp.isfile(self.ann_file):
             raise FileNotFoundError(f'split file {self.ann_file} does not exist; run a converter in '
                                     'tools/dataset_converters/ or check data_root')

@@ -139,7 +139,7 @@ def test_pretrained_densenet_is_loaded_or_named_when_missing(tmp_path):
 def test_config_builds(path):
     from types import SimpleNamespace
 
-    from _common import load_config
+    from mmengine_plugins.config import load_config
     cfg = load_config(SimpleNamespace(config=path, cfg_options={'fold': 2}, launcher='none', local_rank=0,
                                       work_dir=None))
     assert cfg.train_dataloader.dataset.ann_file == 'splits/fold2_train.txt'

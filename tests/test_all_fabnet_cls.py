@@ -48,7 +48,7 @@ def restore_registry_scope():
 
 
 def load(path, options=None):
-    from _common import load_config, parse_cfg_options
+    from mmengine_plugins.config import load_config, parse_cfg_options
     return load_config(argparse.Namespace(config=path, cfg_options=parse_cfg_options(options), launcher='none',
                                           local_rank=0, work_dir=None))
 

@@ -22,7 +22,7 @@ NUM_CLASSES = {'b-all-aria': 4, 'all-idb2': 2}
 
 
 def load(path, options=None):
-    from _common import load_config
+    from mmengine_plugins.config import load_config
     return load_config(argparse.Namespace(config=path, cfg_options=options, launcher='none', local_rank=0,
                                           work_dir=None))
 

@@ -192,7 +192,7 @@ def test_mask_outside_nucleus_errors_name_image_mask_and_tool(tmp_path):
 
 
 def _load(path, options=None):
-    from _common import load_config
+    from mmengine_plugins.config import load_config
     return load_config(argparse.Namespace(config=path, cfg_options=options, launcher='none', local_rank=0,
                                           work_dir=None))
 
@@ -244,7 +244,7 @@ def test_segmented_run_without_masks_stops_with_the_mask_command(tmp_path):
     root = tmp_path / 'ds'
     (root / 'images').mkdir(parents=True)
     loaders = [f'{s}_dataloader.dataset.data_root={root}' for s in ('train', 'val', 'test')]
-    from _common import parse_cfg_options
+    from mmengine_plugins.config import parse_cfg_options
     seg = _load(osp.join(CAD, 'resnet50_medium-mish_seg_all-idb2.py'), parse_cfg_options(loaders))
     with pytest.raises(SystemExit) as e:
         check_data_prepared(seg, 'seg.py')

@@ -1,5 +1,5 @@
 """Fold selection really changes the files read: ``{fold}`` templates in the base configs,
-filled in by tools/_common.py load_config after --cfg-options (issue "Evaluation that cannot
+filled in by mmengine_plugins.config.load_config after --cfg-options (issue "Evaluation that cannot
 mislead"), and the mmseg metric's 0/0 rule on an empty prediction."""
 import argparse
 import os.path as osp
@@ -13,7 +13,7 @@ from mmengine.config import Config  # noqa: E402
 from mmengine.structures import PixelData  # noqa: E402
 from mmseg.structures import SegDataSample  # noqa: E402
 
-from _common import add_common_args, load_config, resolve_fold  # noqa: E402  (tools/ is on sys.path: conftest)
+from mmengine_plugins.config import add_common_args, load_config, resolve_fold  # noqa: E402
 from conftest import REPO_ROOT  # noqa: E402
 
 SEG_CONFIG = osp.join(REPO_ROOT, 'configs/segnext/segnext_mscan-t_wbc-128x128_cpu-600it.py')

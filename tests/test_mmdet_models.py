@@ -58,7 +58,7 @@ def n_params(module: torch.nn.Module) -> int:
 
 
 def load_config(name: str) -> Config:
-    from _common import resolve_fold  # what tools/train.py does: fill the '{fold}' of the ann_files
+    from mmengine_plugins.config import resolve_fold  # what tools/train.py does: fill the '{fold}' of the ann_files
     cfg = Config.fromfile(osp.join(REPO_ROOT, CONFIGS[name]))
     resolve_fold(cfg)
     return cfg

@@ -107,7 +107,7 @@ def test_loss_adapter_is_softmax_then_unified_focal_loss():
 
 
 def load(config, *options):
-    from _common import load_config, parse_cfg_options
+    from mmengine_plugins.config import load_config, parse_cfg_options
     args = argparse.Namespace(config=config, cfg_options=parse_cfg_options(list(options)), launcher='none',
                               local_rank=0, work_dir=None)
     return load_config(args)

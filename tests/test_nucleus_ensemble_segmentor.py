@@ -71,7 +71,7 @@ def ensemble_setup(tiny_dataset, tmp_path_factory):
     from mmengine.dataset import pseudo_collate
 
     import mmseg_plugins  # noqa: F401
-    from _common import resolve_fold
+    from mmengine_plugins.config import resolve_fold
     from mmseg.registry import DATASETS, MODELS
     from mmseg.utils import register_all_modules
     register_all_modules(init_default_scope=True)
@@ -235,7 +235,7 @@ def test_project_configs_build_as_the_runner_builds_them(path):
     ensembles inherit have one): building must accept it, as ``tools/test.py`` does."""
     from types import SimpleNamespace
 
-    from _common import load_config
+    from mmengine_plugins.config import load_config
     from mmengine.registry import init_default_scope
 
     from mmseg.registry import MODELS

@@ -46,7 +46,7 @@ def test_config_is_msff_segnext_on_sn_am_with_the_paper_schedule():
     for loader in LOADERS:
         ds = cfg[loader].dataset
         assert ds.type == 'BloodCellDataset' and ds.data_root == 'data/sn_am'
-        # the dataset base's fold template, filled in by tools/_common.py
+        # the dataset base's fold template, filled in by mmengine_plugins.config.resolve_fold
         assert ds.ann_file == f'splits/fold{{fold}}_{loader.split("_")[0]}.txt'
         resize = next(t for t in ds.pipeline if t.type == 'Resize')
         assert resize.scale == (512, 512) and not resize.keep_ratio  # spec 000 §4: 350x350 crops -> 512

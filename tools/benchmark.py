@@ -72,7 +72,7 @@ import sys
 import time
 from typing import Callable, Dict, List, Sequence, Tuple
 
-from _common import REPO_ROOT
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))  # configs are named from the repository root
 
 MODELS = {
     'SegNeXt-T': 'configs/segnext/segnext_mscan-t_wbc-256x256.py',

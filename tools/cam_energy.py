@@ -16,7 +16,7 @@ Masks: ``<masks-root>/<class>/<stem>.png`` (0/255) for ``<img_prefix>/<class>/<f
 ``--masks-root`` defaults to ``<data_root>/nucleus_masks``. A missing mask is an error naming
 it (all are checked before anything runs). The comparison happens at the network input: each
 mask goes through the same geometric test-pipeline steps as its image (ResizeEdge, CenterCrop,
-...; see ``_cls_common.MaskGeometry``), because a CAM upsampled back to the original image could
+...; see ``mmpretrain_plugins.apis.MaskGeometry``), because a CAM upsampled back to the original image could
 not cover what a centre crop cut off.
 
 Writes ``DIR/per_image.csv`` (one row per image), ``DIR/summary.json`` (per method: mean and
@@ -30,7 +30,7 @@ import os
 import os.path as osp
 import time
 
-from _cls_common import (SPLITS, Classifier, MaskGeometry, add_model_args, build_split, explain_input,
+from mmpretrain_plugins.apis import (SPLITS, Classifier, MaskGeometry, add_model_args, build_split, explain_input,
                          load_cls_config, mask_path_for, parse_target_class, target_layer)
 
 

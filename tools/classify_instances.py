@@ -42,7 +42,7 @@ import os.path as osp
 import sys
 import time
 
-from _cls_common import Classifier, build_split, load_cls_config, test_pipeline_cfg
+from mmpretrain_plugins.apis import Classifier, build_split, load_cls_config, test_pipeline_cfg
 
 # Test-pipeline steps dropped for in-memory inputs: the loading (the image is already decoded) and
 # the precomputed-mask step (the masking is done from the detections).

@@ -21,7 +21,7 @@ import os
 import os.path as osp
 import time
 
-from _cls_common import SPLITS, Classifier, add_model_args, build_split, load_cls_config
+from mmpretrain_plugins.apis import SPLITS, Classifier, add_model_args, build_split, load_cls_config
 
 
 def collect_logits(clf: Classifier, infos: list, batch_size: int):

@@ -18,14 +18,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Sequence
 from pathlib import Path
-
-try:
-    import hemaseg  # noqa: F401
-except ImportError:  # run from a checkout without `pip install -e .`
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hemaseg.coco_eval import IOU_TYPES, evaluate, format_table, per_image_scores
 from hemaseg.data.io import run_cli

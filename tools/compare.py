@@ -21,15 +21,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-
-try:
-    import hemaseg  # noqa: F401
-except ImportError:  # run from a checkout without `pip install -e .`
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hemaseg.paired_stats import KINDS, PairedDataError, compare, format_line, pair_files
 

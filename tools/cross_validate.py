@@ -8,7 +8,7 @@
 (mean +/- sample std over folds of every reported metric). Fold k is selected with
 ``--cfg-options fold=k``: the configs write their split paths as ``{fold}`` templates
 (``splits/fold{fold}_train.txt``, ``annotations/fold{fold}_test.json`` and the COCO
-evaluators' files), which tools/_common.py fills in, so every path of the run names fold k.
+evaluators' files), which mmengine_plugins.config.resolve_fold fills in, so every path of the run names fold k.
 A config whose dataloader or evaluator ``ann_file`` has no template is refused: ``fold=k``
 would not change what it reads. Default folds: every fold the data root holds (the test
 split files fold0, fold1, ... until one is missing), else 0-4.
@@ -38,10 +38,9 @@ import time
 
 import numpy as np
 
+from mmengine_plugins.config import FOLD_TEMPLATE, ann_file_slots, parse_cfg_options, resolve_fold
+
 TOOLS = osp.dirname(osp.abspath(__file__))
-if TOOLS not in sys.path:  # imported as a module (tests), not run as a script
-    sys.path.insert(0, TOOLS)
-from _common import FOLD_TEMPLATE, ann_file_slots, parse_cfg_options, resolve_fold  # noqa: E402  (repo on sys.path)
 # Last path component of the metric keys summarized over folds: NucleusMetric (mmseg)
 # and mmdet's CocoMetric ('coco/segm_mAP' ...). NucleusMetric's extra_predictions add
 # '<name>_mDice' ... (e.g. 'nucleus/handcrafted_mDice'), also summarized (see _reported).

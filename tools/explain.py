@@ -28,7 +28,7 @@ import os.path as osp
 import sys
 import time
 
-from _cls_common import (Classifier, add_model_args, build_split, explain_input, load_cls_config, parse_target_class,
+from mmpretrain_plugins.apis import (Classifier, add_model_args, build_split, explain_input, load_cls_config, parse_target_class,
                          target_layer)
 
 

@@ -35,7 +35,6 @@ import os
 import os.path as osp
 import sys
 
-from _common import REPO_ROOT  # noqa: F401  (repo root on sys.path)
 
 
 def read_split(root: str, split: str) -> list:

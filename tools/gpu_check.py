@@ -32,7 +32,7 @@ import subprocess
 import sys
 import time
 
-from _common import REPO_ROOT
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))  # configs are named from the repository root
 
 from hemaseg.gpu_check import Budget, Part, PartResult, format_report
 

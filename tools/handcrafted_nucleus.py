@@ -20,7 +20,6 @@ import os.path as osp
 import sys
 import time
 
-from _common import REPO_ROOT  # noqa: F401  (repo root on sys.path)
 
 
 def parse_args(argv=None):

@@ -48,7 +48,6 @@ import os
 import os.path as osp
 import sys
 
-from _common import REPO_ROOT  # noqa: F401  (repo root on sys.path)
 
 
 def segment(args, config, files, failed) -> None:

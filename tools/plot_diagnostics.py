@@ -10,13 +10,7 @@ foreground recall (1 - fast_rcnn/false_negative) and the total loss, per iterati
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
-
-try:
-    import hemaseg  # noqa: F401
-except ImportError:  # run from a checkout without `pip install -e .`
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hemaseg.data.io import run_cli
 from hemaseg.training_plots import plot_diagnostics, read_diagnostics

@@ -53,7 +53,6 @@ import os.path as osp
 import sys
 import time
 
-from _common import REPO_ROOT  # noqa: F401  (repo root on sys.path)
 
 MASK_DIR = 'nucleus_masks'
 META = 'meta.json'

@@ -13,7 +13,7 @@ import json
 import os
 import os.path as osp
 
-from _common import add_common_args, load_config
+from mmengine_plugins.config import add_common_args, load_config
 
 from mmengine_plugins.config import add_run_options
 from mmengine_plugins.data_check import check_data_prepared

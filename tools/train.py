@@ -11,7 +11,7 @@ config's own batch. See ``mmengine_plugins/config.py`` for every option.
 """
 import argparse
 
-from _common import add_common_args, load_config
+from mmengine_plugins.config import add_common_args, load_config
 
 from mmengine_plugins.config import add_run_options
 from mmengine_plugins.data_check import check_data_prepared

@@ -10,14 +10,7 @@ Example (from the repository root):
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
-from pathlib import Path
-
-try:
-    import hemaseg  # noqa: F401
-except ImportError:  # run from a checkout without `pip install -e .`
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from hemaseg.data.all_idb1 import NO_MASKS_NOTE, convert_all_idb1
 from hemaseg.data.classification import verify_classification_dataset

@@ -12,14 +12,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Sequence
 from pathlib import Path
-
-try:
-    import hemaseg  # noqa: F401
-except ImportError:  # run from a checkout without `pip install -e .`
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from hemaseg.data.all_idb2 import (ANNOTATORS, TARGETS, annotator_agreement, convert_all_idb2,
                                    convert_all_idb2_classification, format_agreement)

@@ -10,14 +10,7 @@ Example (from the repository root):
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
-from pathlib import Path
-
-try:
-    import hemaseg  # noqa: F401
-except ImportError:  # run from a checkout without `pip install -e .`
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from hemaseg.data.c_nmc_2019 import SPLIT_MODES, convert_c_nmc_2019
 from hemaseg.data.classification import verify_classification_dataset

@@ -9,14 +9,7 @@ Example (from the repository root):
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
-from pathlib import Path
-
-try:
-    import hemaseg  # noqa: F401
-except ImportError:  # run from a checkout without `pip install -e .`
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from hemaseg.data.annotations import IMAGE_EXTS
 from hemaseg.data.classification import convert_class_folders, verify_classification_dataset

@@ -14,14 +14,8 @@ Examples (from the repository root):
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 from pathlib import Path
-
-try:
-    import hemaseg  # noqa: F401
-except ImportError:  # run from a checkout without `pip install -e .`
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from hemaseg.data.coco_converters import (ROLES, convert_coco, convert_labelme, convert_raabin, convert_wbc_coco,
                                           parse_label_map)

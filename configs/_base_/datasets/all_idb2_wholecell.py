@@ -4,7 +4,7 @@
 #   python tools/dataset_converters/all_idb2.py PATH/TO/all_idb2 --target wholecell --out data/all_idb2_wholecell
 # Folds keep ALL/normal balanced and the two byte-identical images together (see the converter).
 # Every image is resized to 256x256 (the paper's input, spec §2.1); metrics are computed on the
-# prediction resized back to 257x257. `fold` fills the '{fold}' templates (tools/_common.py).
+# prediction resized back to 257x257. `fold` fills the '{fold}' templates (mmengine_plugins.config.load_config).
 dataset_type = 'BloodCellDataset'
 data_root = 'data/all_idb2_wholecell'
 data_preparation = ('python tools/dataset_converters/all_idb2.py ../shared/data/all_idb2 --target wholecell '

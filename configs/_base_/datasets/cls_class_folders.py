@@ -2,7 +2,7 @@
 # bases cls_b_all_aria.py and cls_all_idb2.py. Layout (tools/dataset_converters/class_folders.py,
 # all_idb2.py --task classification): <root>/images/<class>/<file>, splits/fold{k}_{train,val,test}.txt
 # ('<class>/<file> <label>'), meta.json (classes in label order, read by BloodCellClsDataset).
-# Fold: ann_file is a '{fold}' template filled by tools/_common.py load_config from `fold`
+# Fold: ann_file is a '{fold}' template filled by mmengine_plugins.config.load_config from `fold`
 # (--cfg-options fold=K), as in the segmentation dataset bases.
 #
 # Pipelines (spec 002 §4.3). Every image: ResizeEdge(232, short side) + CenterCrop(224), as

@@ -1,7 +1,7 @@
 # Nucleus-vs-rest data with the explainable-CAD U-Net's augmentation (spec 002 §4.2), shared by
 # wbc_jtsc_nucleus.py, wbc_cellavision_nucleus.py and all_idb2_nucleus.py (which set data_root).
 # Layout: the converters' BloodCellDataset folders (images/, masks/ 0 background / 1 nucleus,
-# splits/fold{k}_{train,val,test}.txt). '{fold}' is filled in by tools/_common.py load_config
+# splits/fold{k}_{train,val,test}.txt). '{fold}' is filled in by mmengine_plugins.config.load_config
 # after --cfg-options (see wbc_nucleus.py). The paper uses 10-fold CV (9 folds train, 1 test);
 # the converters write the project's 5-chunk rotation (train 3/5, val 1/5, test 1/5).
 #

@@ -2,7 +2,7 @@
 # Prepare with: python tools/dataset_converters/wbc_zheng2018.py PATH/TO/wbc_zheng2018 --out data/wbc_nucleus
 # Every image is resized to img_scale for the network; metrics are computed on the
 # prediction resized back to the original image (120x120 or 300x300).
-# Fold: the ann_files below are templates; tools/_common.py load_config replaces '{fold}'
+# Fold: the ann_files below are templates; mmengine_plugins.config.load_config replaces '{fold}'
 # with `fold` after --cfg-options are merged, so `--cfg-options fold=2` or `fold = 2` in a
 # child config selects splits/fold2_*.txt (an f-string here would freeze fold 0).
 dataset_type = 'BloodCellDataset'

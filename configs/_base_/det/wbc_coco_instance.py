@@ -3,7 +3,7 @@
 #   data/wbc_coco/images/*                       every image of the data set
 #   data/wbc_coco/annotations/fold{k}_{train,val,test}.json
 # Another fold: `--cfg-options fold=K` or `fold = K` in a child config. The ann_files below
-# are templates; tools/_common.py load_config replaces '{fold}' with `fold` after
+# are templates; mmengine_plugins.config.load_config replaces '{fold}' with `fold` after
 # --cfg-options are merged (an f-string here would freeze fold 0).
 # This file's pipeline keeps the aspect ratio (two-stage detectors); the YOLACT configs use
 # wbc_coco_instance-550x550.py.

@@ -1,7 +1,10 @@
-"""Shared glue of the classifier explanation tools (``explain.py``, ``cam_energy.py``,
-``cluster_analysis.py``; spec 002 §2.5-2.6): an MMPretrain classifier from CONFIG + CHECKPOINT,
-its test pipeline, a split of its dataset, its class names, the network input turned back into
-a picture, and nucleus masks taken through the same geometry as the images.
+"""Inference API of the MMPretrain side, the glue of the classifier tools (``explain.py``,
+``cam_energy.py``, ``cluster_analysis.py``, ``classify_instances.py``; spec 002 §2.5-2.6): an
+MMPretrain classifier from CONFIG + CHECKPOINT, its test pipeline, a split of its dataset, its class
+names, the network input turned back into a picture, and nucleus masks taken through the same
+geometry as the images.
+
+Paper: Diaz Resendiz et al., Cancers 15(13), 2023, doi:10.3390/cancers15133376 (docs/papers/002_explainable_cad.md).
 
 Images are preprocessed exactly as in testing: the config's test pipeline
 (``test_dataloader.dataset.pipeline``), then the model's data preprocessor (normalisation,
@@ -11,7 +14,7 @@ import argparse
 import copy
 import os.path as osp
 
-from _common import REPO_ROOT, load_config  # noqa: F401  (repo root on sys.path)
+from mmengine_plugins.config import load_config
 
 # Test-pipeline steps that only change pixel values, never where a pixel is: skipped for masks.
 VALUE_ONLY_TRANSFORMS = {
@@ -32,7 +35,7 @@ def add_model_args(parser) -> None:
 
 
 def load_cls_config(args):
-    """The config with ``--cfg-options`` and ``{fold}`` templates applied (``tools/_common.py``)."""
+    """The config with ``--cfg-options`` and ``{fold}`` templates applied (:func:`mmengine_plugins.config.load_config`)."""
     if not osp.isfile(args.checkpoint):
         raise SystemExit(f'error: {args.checkpoint} does not exist')
     ns = argparse.Namespace(config=args.config, cfg_options=args.cfg_options, launcher='none', local_rank=0,
