@@ -107,6 +107,11 @@ def build(args) -> None:
     print(f'{args.num_fields} fields written to {args.out} (check {osp.join(args.out, "backgrounds.png")} by eye)')
 
 
+def field_images(fields: str) -> str:
+    """The images of a fields folder: ``images/`` of a "build" output, else the folder itself."""
+    return osp.join(fields, 'images') if osp.isdir(osp.join(fields, 'images')) else fields
+
+
 def score(args) -> None:
     import numpy as np
     from mmengine.config import Config
@@ -119,7 +124,7 @@ def score(args) -> None:
     if args.gate != 'none' and args.reference == 'handcrafted':
         raise SystemExit('error: a model gated by the handcrafted mask contains that mask by construction; '
                          'score the gate on fields with ground truth (tools/field_eval.py build)')
-    image_dir = osp.join(args.fields, 'images') if osp.isdir(osp.join(args.fields, 'images')) else args.fields
+    image_dir = field_images(args.fields)
     names = sorted(f for f in os.listdir(image_dir) if f.lower().endswith(('.png', '.jpg', '.jpeg', '.bmp', '.tif')))
     if not names:
         raise SystemExit(f'error: no images in {image_dir}')
@@ -196,8 +201,7 @@ def figure(args) -> None:
         summary = osp.join(runs[0][0], 'summary.json')
         if not osp.isfile(summary):
             raise SystemExit(f'error: {summary} does not exist (needed for --show-image)')
-        fields_dir = json.load(open(summary, encoding='utf-8'))['fields_dir']
-        image_dir = osp.join(fields_dir, 'images') if osp.isdir(osp.join(fields_dir, 'images')) else fields_dir
+        image_dir = field_images(json.load(open(summary, encoding='utf-8'))['fields_dir'])
     rows = []
     for stem in names:
         panels = []
