@@ -18,21 +18,8 @@ data_preparation = ('python tools/dataset_converters/sn_am.py /path/to/images --
 # Metrics are computed on the prediction resized back to 350x350. Augmentation: the project's
 # (rotation, flips, photometric; the paper states none), from the dataset base.
 img_scale = (512, 512)
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(type='Resize', scale=img_scale, keep_ratio=False),
-    dict(type='RandomRotate', prob=0.5, degree=180, pad_val=0, seg_pad_val=255),
-    dict(type='RandomFlip', prob=[0.25, 0.25], direction=['horizontal', 'vertical']),
-    dict(type='PhotoMetricDistortion'),
-    dict(type='PackSegInputs')
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=img_scale, keep_ratio=False),
-    dict(type='LoadAnnotations'),
-    dict(type='PackSegInputs')
-]
+train_pipeline = [dict(t, scale=img_scale) if t['type'] == 'Resize' else t for t in _base_.train_pipeline]
+test_pipeline = [dict(t, scale=img_scale) if t['type'] == 'Resize' else t for t in _base_.test_pipeline]
 val_dataloader = dict(dataset=dict(data_root=data_root, pipeline=test_pipeline))
 test_dataloader = dict(dataset=dict(data_root=data_root, pipeline=test_pipeline))
 inference = dict(source_crop_size=(350, 350), max_crop_size=(350, 350))  # tools/infer.py

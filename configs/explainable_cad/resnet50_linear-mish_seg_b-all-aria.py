@@ -3,10 +3,7 @@
 # --method handcrafted, or --config SEG_CONFIG --checkpoint SEG_CKPT for the ensemble).
 #   python tools/train.py configs/explainable_cad/resnet50_linear-mish_seg_b-all-aria.py
 #       [--cfg-options fold=K model.backbone.pretrained=IMAGENET_CKPT]
-_base_ = ['../_base_/models/resnet50_all-classifier.py', '../_base_/datasets/cls_b_all_aria.py',
+_base_ = ['../_base_/models/resnet50_all-classifier.py', '../_base_/datasets/cls_b_all_aria_segmented.py',
           '../_base_/schedules/cls_adam_30e.py', '../_base_/cls/default_runtime.py']
 model = dict(backbone=dict(act_cfg=dict(type='Mish')),
              head=dict(type='LinearClsHead', num_classes=4))
-train_dataloader = dict(dataset=dict(pipeline=_base_.segmented_train_pipeline))
-val_dataloader = dict(dataset=dict(pipeline=_base_.segmented_test_pipeline))
-test_dataloader = dict(dataset=dict(pipeline=_base_.segmented_test_pipeline))

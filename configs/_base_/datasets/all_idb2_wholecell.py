@@ -5,13 +5,12 @@
 # Folds keep ALL/normal balanced and the two byte-identical images together (see the converter).
 # Every image is resized to 256x256 (the paper's input, spec §2.1); metrics are computed on the
 # prediction resized back to 257x257. `fold` fills the '{fold}' templates (mmengine_plugins.config.load_config).
-dataset_type = 'BloodCellDataset'
+_base_ = ['./blood_cell_folds.py']  # layout, folds and dataloaders
 data_root = 'data/all_idb2_wholecell'
 data_preparation = ('python tools/dataset_converters/all_idb2.py ../shared/data/all_idb2 --target wholecell '
                     '--out data/all_idb2_wholecell')
-fold = 0
-img_scale = (256, 256)
 metainfo = dict(classes=('background', 'cell'), palette=[[0, 0, 0], [255, 0, 255]])
+img_scale = (256, 256)  # also the test pipeline's (blood_cell_folds.py)
 # "rotating, cropping, color transformation, and flipping" (spec §4; parameters not stated)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -23,24 +22,7 @@ train_pipeline = [
     dict(type='PhotoMetricDistortion'),
     dict(type='PackSegInputs')
 ]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=img_scale, keep_ratio=False),
-    dict(type='LoadAnnotations'),
-    dict(type='PackSegInputs')
-]
-_split = dict(type=dataset_type, data_root=data_root, metainfo=metainfo,
-              data_prefix=dict(img_path='images', seg_map_path='masks'))
-train_dataloader = dict(
-    batch_size=8, num_workers=2, persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(**_split, ann_file='splits/fold{fold}_train.txt', pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=1, num_workers=2, persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(**_split, ann_file='splits/fold{fold}_val.txt', pipeline=test_pipeline))
-test_dataloader = dict(
-    batch_size=1, num_workers=2, persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(**_split, ann_file='splits/fold{fold}_test.txt', pipeline=test_pipeline))
+train_dataloader = dict(dataset=dict(data_root=data_root, metainfo=metainfo, pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(data_root=data_root, metainfo=metainfo))
+test_dataloader = dict(dataset=dict(data_root=data_root, metainfo=metainfo))
 inference = dict(source_crop_size=(257, 257), max_crop_size=(257, 257))  # tools/infer.py

@@ -2,7 +2,7 @@
 # wbc_jtsc_nucleus.py, wbc_cellavision_nucleus.py and all_idb2_nucleus.py (which set data_root).
 # Layout: the converters' BloodCellDataset folders (images/, masks/ 0 background / 1 nucleus,
 # splits/fold{k}_{train,val,test}.txt). '{fold}' is filled in by mmengine_plugins.config.load_config
-# after --cfg-options (see wbc_nucleus.py). The paper uses 10-fold CV (9 folds train, 1 test);
+# after --cfg-options (see blood_cell_folds.py). The paper uses 10-fold CV (9 folds train, 1 test);
 # the converters write the project's 5-chunk rotation (train 3/5, val 1/5, test 1/5).
 #
 # The paper's Albumentations pipeline and what stands for each transform here (Albumentations is
@@ -27,10 +27,9 @@
 #                                       not clipped to [0, 255].
 # Images load as float32 so the additive noise cannot wrap around uint8. Not reproduced: the
 # paper's exact parameter draws above, and its transform order if it differs.
-dataset_type = 'BloodCellDataset'
+_base_ = ['./blood_cell_folds.py']  # layout, folds and dataloaders
 data_root = None  # set by the dataset configs that inherit this file
-fold = 0
-img_scale = (256, 256)
+img_scale = (256, 256)  # also the test pipeline's (blood_cell_folds.py)
 train_pipeline = [
     dict(type='LoadImageFromFile', to_float32=True),
     dict(type='LoadAnnotations'),
@@ -43,23 +42,6 @@ train_pipeline = [
     dict(type='BioMedicalGaussianNoise', prob=0.2, mean=0.0, std=50 ** 0.5),
     dict(type='PackSegInputs')
 ]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=img_scale, keep_ratio=False),
-    dict(type='LoadAnnotations'),
-    dict(type='PackSegInputs')
-]
-_split = dict(type=dataset_type, data_root=data_root, data_prefix=dict(img_path='images', seg_map_path='masks'))
-# Batch size: not stated in the paper; 8 (a 256x256 U-Net of this size fits a 16 GB T4 many times over).
-train_dataloader = dict(
-    batch_size=8, num_workers=2, persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(**_split, ann_file='splits/fold{fold}_train.txt', pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=1, num_workers=2, persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(**_split, ann_file='splits/fold{fold}_val.txt', pipeline=test_pipeline))
-test_dataloader = dict(
-    batch_size=1, num_workers=2, persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(**_split, ann_file='splits/fold{fold}_test.txt', pipeline=test_pipeline))
+# Batch size: not stated in the paper; 8 (a 256x256 U-Net of this size fits a 16 GB T4 many times
+# over). Epoch-based schedule, so the training sampler is the epoch sampler.
+train_dataloader = dict(sampler=dict(type='DefaultSampler', shuffle=True), dataset=dict(pipeline=train_pipeline))

@@ -7,12 +7,8 @@
 # (cls/cross_entropy, mean -log p(true class), computed by ClassificationReport: MMEngine's
 # validation computes no loss), the usual `scheduler.step(val_loss)`. With 30 epochs and
 # patience 10 the rate drops at most twice.
-# Schedule keys only (mmengine refuses a key that two bases define).
-optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-5, betas=(0.9, 0.999), weight_decay=1e-4))
-param_scheduler = [
-    dict(type='ReduceOnPlateauLR', monitor='cls/cross_entropy', rule='less', factor=0.1, patience=10,
-         threshold=1e-4, threshold_rule='rel', cooldown=0, by_epoch=True)
-]
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=30, val_interval=1)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
+# The U-Net schedule (adam_plateau_30e.py: Adam, ReduceLROnPlateau with PyTorch's defaults, 30
+# epochs, validation every epoch) with the classifier's rate, weight decay and monitored quantity.
+_base_ = ['./adam_plateau_30e.py']
+optim_wrapper = dict(optimizer=dict(lr=1e-5, weight_decay=1e-4))
+param_scheduler = [dict(_base_.param_scheduler[0], monitor='cls/cross_entropy', rule='less')]

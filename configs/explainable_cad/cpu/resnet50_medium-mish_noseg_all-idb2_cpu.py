@@ -6,18 +6,9 @@
 # Adam step; ReLU 0.73 s); through tools/train.py on a machine busy with two other trainings,
 # 4.5-5 s wall per iteration.
 #   python tools/train.py configs/explainable_cad/cpu/resnet50_medium-mish_noseg_all-idb2_cpu.py
-_base_ = ['../resnet50_medium-mish_noseg_all-idb2.py']
-cpu_resize_crop = [dict(type='ResizeEdge', scale=100, edge='short', interpolation='bilinear'),
-                   dict(type='CenterCrop', crop_size=96)]
-train_dataloader = dict(num_workers=1, dataset=dict(
-    pipeline=_base_.cls_load + cpu_resize_crop + _base_.cls_augment + _base_.cls_pack))
-val_dataloader = dict(num_workers=1, dataset=dict(
-    pipeline=_base_.cls_load + cpu_resize_crop + _base_.cls_pack))
-test_dataloader = val_dataloader
-optim_wrapper = dict(optimizer=dict(lr=1e-4))
-param_scheduler = [
-    dict(type='ReduceOnPlateauLR', monitor='cls/cross_entropy', rule='less', factor=0.1, patience=3,
-         threshold=1e-4, threshold_rule='rel', cooldown=0, by_epoch=True)
-]
-train_cfg = dict(max_epochs=30)
-default_hooks = dict(logger=dict(interval=10))
+_base_ = ['../resnet50_medium-mish_noseg_all-idb2.py', '../../_base_/schedules/cls_cpu_96x96.py']
+# The paper pipelines with the 96x96 resize and crop of cls_cpu_96x96.py; 30 epochs, plateau patience 3.
+train_dataloader = dict(num_workers=1, dataset=dict(pipeline=[_base_.cpu_96x96.get(t.type, t) for t in _base_.train_dataloader.dataset.pipeline]))
+val_dataloader = test_dataloader = dict(num_workers=1, dataset=dict(pipeline=[_base_.cpu_96x96.get(t.type, t) for t in _base_.val_dataloader.dataset.pipeline]))
+optim_wrapper, default_hooks = _base_.cpu_optim_wrapper, _base_.cpu_default_hooks
+param_scheduler, train_cfg = [dict(_base_.param_scheduler[0], patience=3)], dict(max_epochs=30)

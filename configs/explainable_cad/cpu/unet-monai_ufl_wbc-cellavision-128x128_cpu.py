@@ -9,31 +9,10 @@
 #   python tools/test.py configs/explainable_cad/cpu/unet-monai_ufl_wbc-cellavision-128x128_cpu.py \
 #       work_dirs/unet-monai_ufl_wbc-cellavision-128x128_cpu/iter_300.pth
 # Metrics are still computed at each image's original size.
-_base_ = ['../unet-monai_ufl_wbc-cellavision-256x256.py']
-img_scale = (128, 128)
-train_pipeline = [
-    dict(type='LoadImageFromFile', to_float32=True),
-    dict(type='LoadAnnotations'),
-    dict(type='Resize', scale=img_scale, keep_ratio=False),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='RandomFlip', prob=0.5, direction='vertical'),
-    dict(type='RandomRotFlip', rotate_prob=0.0, flip_prob=1.0),
-    dict(type='BioMedicalRandomGamma', prob=0.2, gamma_range=(0.8, 1.2)),
-    dict(type='RandomApply', prob=0.2, transforms=[dict(type='CLAHE', clip_limit=4.0, tile_grid_size=(8, 8))]),
-    dict(type='BioMedicalGaussianNoise', prob=0.2, mean=0.0, std=50 ** 0.5),
-    dict(type='PackSegInputs')
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=img_scale, keep_ratio=False),
-    dict(type='LoadAnnotations'),
-    dict(type='PackSegInputs')
-]
-train_dataloader = dict(batch_size=4, dataset=dict(pipeline=train_pipeline))
-val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
-test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
-max_iters = 300
-train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
-param_scheduler = []
-default_hooks = dict(checkpoint=dict(by_epoch=False), logger=dict(log_metric_by_epoch=False))
-log_processor = dict(by_epoch=False)
+_base_ = ['../unet-monai_ufl_wbc-cellavision-256x256.py', '../../_base_/schedules/cpu_300it_single-val.py']
+# The paper config at 128x128 (cpu_resize swapped into its loaders' pipelines) on the schedule of
+# cpu_300it_single-val.py. The top-level train_pipeline / test_pipeline stay the paper's.
+train_dataloader = dict(batch_size=_base_.cpu_batch_size, dataset=dict(pipeline=[_base_.cpu_resize if t.type == 'Resize' else t for t in _base_.train_pipeline]))
+val_dataloader = test_dataloader = dict(dataset=dict(pipeline=[_base_.cpu_resize if t.type == 'Resize' else t for t in _base_.test_pipeline]))
+img_scale, train_cfg, param_scheduler = _base_.cpu_resize.scale, dict(_base_.cpu_train_cfg, _delete_=True), []
+default_hooks, log_processor = _base_.cpu_default_hooks, dict(by_epoch=False)
