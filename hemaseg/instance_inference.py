@@ -30,11 +30,10 @@ from typing import Callable, Sequence
 import cv2
 import numpy as np
 
+from .data.annotations import IMAGE_EXTS  # defined once there; the tools also import it from here
 from .data.io import DatasetError, read_image, write_image
 from .data.rle import mask_to_rle
 from .viz import PRED_COLOR, _as_rgb
-
-IMAGE_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff')
 
 
 @dataclass

@@ -54,7 +54,14 @@ def test_pipeline_cfg(cfg) -> list:
 
 class Classifier:
     """An MMPretrain classifier ready for CAMs: ``preprocess`` (file -> network input),
-    ``logits_model`` (``forward(x)`` -> N x K logits), ``class_names`` and ``display_rgb``."""
+    ``logits_model`` (``forward(x)`` -> N x K logits), ``class_names`` and ``display_rgb``; and for
+    images already in memory (cell crops, masked images), ``classify_arrays`` (RGB arrays -> N x K
+    softmax probabilities) through ``array_pipeline``: the test pipeline without its loading step
+    and without the steps in ``ARRAY_DROPPED_STEPS`` (listed in ``array_dropped``)."""
+
+    # Dropped for in-memory inputs besides the loading: the precomputed-mask step, since whoever hands
+    # over an array has done the masking (e.g. from detections, as MaskOutsideNucleus does from files).
+    ARRAY_DROPPED_STEPS = ('MaskOutsideNucleus', )
 
     def __init__(self, cfg, checkpoint: str, device: str = 'cpu'):
         import torch
@@ -78,6 +85,15 @@ class Classifier:
         self.model.to(self.device).eval()
         self.pipeline_cfg = test_pipeline_cfg(cfg)
         self.pipeline = Compose([TRANSFORMS.build(t) for t in self.pipeline_cfg])
+        array_steps, self.array_dropped = [], []  # configs kept; names of the steps dropped
+        for t in self.pipeline_cfg:
+            kind = t['type'] if isinstance(t['type'], str) else getattr(t['type'], '__name__', str(t['type']))
+            if kind.startswith('Load') or kind in self.ARRAY_DROPPED_STEPS:
+                self.array_dropped.append(kind)
+            else:
+                array_steps.append(t)
+        self.array_steps = [t['type'] for t in array_steps]
+        self.array_pipeline = Compose([TRANSFORMS.build(t) for t in array_steps])
         self.class_names = self._class_names(ckpt)
         self.logits_model = LogitsModel(self.model, mode='tensor').eval()
 
@@ -118,6 +134,38 @@ class Classifier:
         if data is None:
             raise ValueError(f'the test pipeline dropped {path}')
         return self.batch_inputs([data]), data
+
+    def probabilities(self, inputs):
+        """K softmax probabilities (numpy) of the first network input of ``inputs``."""
+        import torch
+        with torch.no_grad():
+            logits = self.logits_model(inputs)[0].float().cpu()
+        return torch.softmax(logits, dim=0).numpy()
+
+    def classify_arrays(self, images):
+        """N x K softmax probabilities of H x W x 3 RGB uint8 ``images`` (a list or an N x H x W x 3
+        array), each through ``array_pipeline`` and the data preprocessor, as ``preprocess`` takes a file."""
+        import numpy as np
+        probs = []
+        for rgb in images:  # one at a time: crops differ in size unless the pipeline resizes them
+            bgr = np.ascontiguousarray(rgb[:, :, ::-1])  # the file loader gives BGR; the preprocessor converts
+            data = self.array_pipeline(dict(img=bgr, img_shape=bgr.shape[:2], ori_shape=bgr.shape[:2]))
+            probs.append(self.probabilities(self.batch_inputs([data])))
+        return np.stack(probs)
+
+    def output_names(self) -> list:
+        """Names of the model's outputs: ``class_names`` (checkpoint, config), else the test dataset's
+        classes (e.g. its ``meta.json``), else ``class <i>``; SystemExit if their number is wrong."""
+        if self.class_names is None:
+            try:
+                self.use_dataset_classes(build_split(self.cfg, 'test')[0])
+            except SystemExit:
+                print('class names: not in the checkpoint, the config or a readable test dataset; using indices')
+        k = getattr(self.model.head, 'num_classes', None)
+        if k is None:  # a head without num_classes: count the outputs on a grey image
+            import numpy as np
+            k = self.classify_arrays(np.full((1, 64, 64, 3), 128, np.uint8))[0].shape[0]
+        return self.names_for(k)
 
     def display_rgb(self, inputs):
         """The first network input of ``inputs`` as the model saw it, un-normalised: H x W x 3 RGB uint8."""

@@ -1,6 +1,7 @@
 """Inference API of the mmseg side: an mmseg model that segments an RGB image as one crop or as a whole
-smear field (rescaled to the training pixel scale, sliding windows), used by ``tools/infer.py`` and
-``tools/field_eval.py``. Errors in a config's ``inference`` key raise ``ValueError`` naming the key."""
+smear field (rescaled to the training pixel scale, sliding windows), used by ``tools/infer.py``,
+``tools/field_eval.py`` and ``tools/precompute_masks.py``. Errors in a config's ``inference`` key raise
+``ValueError`` naming the key."""
 from __future__ import annotations
 
 import math
@@ -80,6 +81,28 @@ def whole_field_settings(config, scale=None, min_area=None) -> dict:
                 stride=stride, min_area=float(area))
 
 
+def foreground_class(classes, label=None, source: str = 'the model') -> tuple:
+    """``(index, note)`` of the class to take as foreground among ``classes`` (the model's class names).
+
+    ``label``: a class name or an index; default ``nucleus``, else class 1 of a two-class model (e.g.
+    ALL-FABNET's ``('background', 'cell')``), announced by ``note`` (None otherwise). ``ValueError``
+    naming ``source`` when ``label`` is neither, or when there is no default. A bad ``label``'s message
+    starts with ``repr(label)``, so a command line can prefix it with its option name.
+    """
+    classes = list(classes or [])
+    if label is not None:
+        if label in classes:
+            return classes.index(label), None
+        if str(label).isdigit() and (not classes or int(label) < len(classes)):
+            return int(label), None
+        raise ValueError(f'{label!r} is neither a class name nor a class index of {source} (classes {classes})')
+    if 'nucleus' in classes:
+        return classes.index('nucleus'), None
+    if len(classes) == 2:
+        return 1, f'{source} has no class named "nucleus" ({classes}); using class 1 ({classes[1]!r})'
+    raise ValueError(f'{source} has no class named "nucleus" among {classes}; name the foreground class')
+
+
 class Segmenter:
     """An mmseg model that segments an RGB image in single-crop or whole-field mode (module doc)."""
 
@@ -93,6 +116,7 @@ class Segmenter:
         import mmseg_plugins  # noqa: F401
         self.settings = whole_field_settings(config, scale, min_area)
         self.seed = seed
+        self.source = getattr(config, 'filename', None) or 'the config'
         self.model = init_model(config, checkpoint, device=device)
         self.test_cfg = self.model.test_cfg
         pipeline = seg_test_pipeline(config)
@@ -104,20 +128,36 @@ class Segmenter:
             whole.insert(1, rescale)
         self.pipelines = {SINGLE: Compose(pipeline), WHOLE: Compose(whole)}
 
+    @property
+    def classes(self) -> list:
+        """The model's class names (from its checkpoint's ``dataset_meta``, else its config); may be empty."""
+        return list((self.model.dataset_meta or {}).get('classes') or [])
+
+    def class_index(self, label=None) -> tuple:
+        """``(index, note)`` of the foreground class ``label`` of this model (:func:`foreground_class`)."""
+        return foreground_class(self.classes, label, self.source)
+
     def choose_mode(self, shape, force=None) -> str:
         if force:
             return force
         max_h, max_w = self.settings['max_crop_size']
         return WHOLE if shape[0] > max_h or shape[1] > max_w else SINGLE
 
-    def __call__(self, rgb, mode: str):
-        """``(class-index map at the image's size, uint8; description of what was done)``."""
+    def __call__(self, rgb, mode: str, img_path: str | None = None):
+        """``(class-index map at the image's size, uint8; description of what was done)``.
+
+        ``img_path``: the file ``rgb`` was decoded from, if any. It is put in the data sample because
+        the project's handcrafted and ensemble segmentors (``mmseg_plugins.models.nucleus_ensemble``)
+        read the original image from it; without it they approximate it from the network input.
+        """
         import torch
         import torch.nn.functional as F
         from mmengine.config import ConfigDict
 
         data = self.pipelines[mode](dict(img=rgb[:, :, ::-1].copy()))
         inputs, sample = data['inputs'], data['data_samples']
+        if img_path is not None:  # LoadImageFromNDArray sets img_path to None
+            sample.set_metainfo(dict(img_path=img_path))
         h, w = inputs.shape[-2:]
         ori = f'{rgb.shape[0]}x{rgb.shape[1]}'
         if mode == SINGLE:
@@ -145,7 +185,8 @@ class Segmenter:
         finally:
             self.model.test_cfg = self.test_cfg
         pred = result.pred_sem_seg.data[0].cpu().numpy().astype('uint8')
-        assert pred.shape == rgb.shape[:2], (pred.shape, rgb.shape)
+        if pred.shape != rgb.shape[:2]:  # a RuntimeError, so that a tool can list the image as failed and go on
+            raise RuntimeError(f'{img_path or "input"}: segmentation is {pred.shape}, image is {rgb.shape[:2]}')
         if mode == WHOLE and self.settings['min_area'] > 0:
             from hemaseg.field_eval import remove_small_regions
 

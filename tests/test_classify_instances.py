@@ -213,8 +213,10 @@ def test_tool_with_injected_detections(mode, classifier, tmp_path, monkeypatch, 
                                  '--mode', mode, '--aggregate', 'max', '--score-thr', '0.5', '--out', out,
                                  '--save-inputs'])
     assert e.value.code == 1
-    err = capsys.readouterr().err
+    captured = capsys.readouterr()
+    err = captured.err
     assert 'broken.png' in err and '1 input(s) failed' in err
+    assert "MaskOutsideNucleus step is replaced by the masks of the detected cells" in captured.out
 
     # expected scores, computed through the classifier's own file pipeline on hand-made inputs
     ref = str(tmp_path / 'ref')
@@ -245,6 +247,29 @@ def test_tool_with_injected_detections(mode, classifier, tmp_path, monkeypatch, 
     saved = osp.join(out, 'inputs', 'big.png') if mode == 'mask' else osp.join(out, 'inputs', 'big', 'cell_001.png')
     want = np.where((a | b)[..., None], big, 0) if mode == 'mask' else big[22:36, 20:44]
     assert (cv2.imread(saved)[:, :, ::-1] == want).all()
+
+
+def test_classifier_on_arrays_matches_the_classifier_on_files(classifier, tmp_path):
+    """mmpretrain_plugins.apis.Classifier.classify_arrays (what the tool runs on masked images and crops)
+    gives the probabilities of the same Classifier on the file (LoadImageFromFile + MaskOutsideNucleus),
+    and of the config's own file pipeline, for the image masked in memory and the mask on disk."""
+    from mmengine.config import Config
+
+    from mmpretrain_plugins.apis import Classifier
+    clf = Classifier(Config.fromfile(CLS_CONFIG), classifier)
+    assert clf.array_dropped == ['LoadImageFromFile', 'MaskOutsideNucleus']
+    assert 'MaskOutsideNucleus' not in clf.array_steps and clf.output_names() == ['ALL', 'MM']
+    rng = np.random.default_rng(4)
+    img = rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)
+    mask = rect((40, 48), 5, 30, 8, 40)
+    root = str(tmp_path / 'ds')
+    write_rgb(osp.join(root, 'images', 'ALL', 'x.png'), img)
+    reference = scores_through_the_file_pipeline(classifier, root, 'ALL/x.png', mask)  # writes the mask too
+    from_file = clf.probabilities(clf.preprocess(osp.join(root, 'images', 'ALL', 'x.png'))[0])
+    from_array = clf.classify_arrays([np.where(mask[..., None], img, 0)])
+    assert from_array.shape == (1, 2)
+    np.testing.assert_allclose(from_array[0], from_file, atol=2e-6)
+    np.testing.assert_allclose(from_array[0], reference, atol=2e-6)
 
 
 def test_tool_refuses_a_segmentation_config_as_detector(classifier, tmp_path):

@@ -42,11 +42,7 @@ import os.path as osp
 import sys
 import time
 
-from mmpretrain_plugins.apis import Classifier, build_split, load_cls_config, test_pipeline_cfg
-
-# Test-pipeline steps dropped for in-memory inputs: the loading (the image is already decoded) and
-# the precomputed-mask step (the masking is done from the detections).
-DROPPED_STEPS = ('MaskOutsideNucleus', )
+from mmpretrain_plugins.apis import Classifier, load_cls_config
 
 
 def mmdet_predictor(config, checkpoint: str, device: str):
@@ -64,51 +60,6 @@ def mmdet_predictor(config, checkpoint: str, device: str):
             return predict(rgb)
 
     return predict_in_scope
-
-
-class ArrayClassifier:
-    """``__call__(list of H x W x 3 RGB uint8 arrays) -> N x K softmax probabilities`` of an
-    MMPretrain classifier, through its test pipeline without loading / MaskOutsideNucleus."""
-
-    def __init__(self, cfg, checkpoint: str, device: str = 'cpu'):
-        from mmengine.dataset import Compose
-        from mmpretrain.registry import TRANSFORMS
-
-        self.clf = Classifier(cfg, checkpoint, device)
-        steps, self.dropped = [], []
-        for t in test_pipeline_cfg(cfg):
-            kind = t['type'] if isinstance(t['type'], str) else getattr(t['type'], '__name__', str(t['type']))
-            if kind.startswith('Load') or kind in DROPPED_STEPS:
-                self.dropped.append(kind)
-            else:
-                steps.append(t)
-        self.steps = [t['type'] for t in steps]
-        self.pipeline = Compose([TRANSFORMS.build(t) for t in steps])
-
-    def __call__(self, images: list):
-        import numpy as np
-        import torch
-        probs = []
-        for rgb in images:  # one at a time: crops differ in size unless the pipeline resizes them
-            bgr = np.ascontiguousarray(rgb[:, :, ::-1])  # the loader gives BGR; the preprocessor converts
-            data = self.pipeline(dict(img=bgr, img_shape=bgr.shape[:2], ori_shape=bgr.shape[:2]))
-            with torch.no_grad():
-                logits = self.clf.logits_model(self.clf.batch_inputs([data]))[0].float().cpu()
-            probs.append(torch.softmax(logits, dim=0).numpy())
-        return np.stack(probs)
-
-    def class_names(self, cfg) -> list:
-        """Names of the model's outputs (checkpoint, config, then the test dataset's meta.json)."""
-        if self.clf.class_names is None:
-            try:
-                self.clf.use_dataset_classes(build_split(cfg, 'test')[0])
-            except SystemExit:
-                print('class names: not in the checkpoint, the config or a readable test dataset; using indices')
-        k = getattr(self.clf.model.head, 'num_classes', None)
-        if k is None:  # a head without num_classes: count the outputs on a grey image
-            import numpy as np
-            k = self(np.full((64, 64, 3), 128, np.uint8)[None])[0].shape[0]
-        return self.clf.names_for(k)
 
 
 def parse_args(argv=None):
@@ -145,11 +96,11 @@ def main(argv=None):
     args = parse_args(argv)
     from mmengine.config import Config
 
+    from hemaseg.data.annotations import IMAGE_EXTS
     from hemaseg.data.io import write_image
     from hemaseg.instance_classification import (NO_CELL, classifier_inputs, classify_detections,
                                                  draw_classified_overlay, summary, write_csv)
-    from hemaseg.instance_inference import (IMAGE_EXTS, collect_images, describe_renames, output_names, read_images,
-                                            report_failures)
+    from hemaseg.instance_inference import collect_images, describe_renames, output_names, read_images, report_failures
 
     files, missing = collect_images(args.inputs)
     failed = [(p, 'no such file or folder') for p in missing]
@@ -167,12 +118,12 @@ def main(argv=None):
     out = args.out or osp.join('work_dirs', 'classify_instances', osp.splitext(osp.basename(args.cls_config))[0])
 
     predict = mmdet_predictor(det_cfg, args.det_checkpoint, args.device)
-    classify = ArrayClassifier(cls_cfg, args.cls_checkpoint, args.device)
-    class_names = classify.class_names(cls_cfg)
-    if 'MaskOutsideNucleus' in classify.dropped:
+    clf = Classifier(cls_cfg, args.cls_checkpoint, args.device)
+    class_names = clf.output_names()
+    if 'MaskOutsideNucleus' in clf.array_dropped:
         print('note: the classifier\'s MaskOutsideNucleus step is replaced by the masks of the detected cells'
               + (' (crop mode: the crops are not masked)' if args.mode == 'crop' else ''))
-    print(f'classifier input: {" -> ".join(classify.steps)}; classes {class_names}; mode {args.mode}'
+    print(f'classifier input: {" -> ".join(clf.array_steps)}; classes {class_names}; mode {args.mode}'
           + (f', aggregation {args.aggregate}' if args.mode == 'crop' else '') + f'; score >= {args.score_thr}')
     names = output_names(files)
     for line in describe_renames(files, names):
@@ -182,7 +133,7 @@ def main(argv=None):
     for i, path, rgb in read_images(files, failed):
         name = names[i - 1][0]
         pred = predict(rgb).keep(args.score_thr)
-        result = classify_detections(rgb, pred, classify, class_names, args.mode, args.aggregate, name=path)
+        result = classify_detections(rgb, pred, clf.classify_arrays, class_names, args.mode, args.aggregate, name=path)
         results.append(result)
         if not args.no_overlays:
             write_image(osp.join(out, 'overlays', f'{name}.png'),

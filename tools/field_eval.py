@@ -116,6 +116,7 @@ def score(args) -> None:
     import numpy as np
     from mmengine.config import Config
 
+    from hemaseg.data.annotations import IMAGE_EXTS
     from hemaseg.data.io import read_image, read_mask, write_image, write_mask
     from hemaseg.field_eval import draw_field_overlay, score_field, summarise
     from hemaseg.handcrafted import handcrafted_gate, segment_nucleus_handcrafted
@@ -125,7 +126,7 @@ def score(args) -> None:
         raise SystemExit('error: a model gated by the handcrafted mask contains that mask by construction; '
                          'score the gate on fields with ground truth (tools/field_eval.py build)')
     image_dir = field_images(args.fields)
-    names = sorted(f for f in os.listdir(image_dir) if f.lower().endswith(('.png', '.jpg', '.jpeg', '.bmp', '.tif')))
+    names = sorted(f for f in os.listdir(image_dir) if f.lower().endswith(IMAGE_EXTS))
     if not names:
         raise SystemExit(f'error: no images in {image_dir}')
     if args.reference == 'masks' and not osp.isdir(osp.join(args.fields, 'masks')):

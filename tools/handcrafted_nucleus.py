@@ -8,8 +8,10 @@ Writes ``DIR/<name>.png`` for every readable input: a single-channel mask, 255 =
 Folders are searched non-recursively for .png/.jpg/.jpeg/.bmp/.tif/.tiff. ``<name>`` is the
 file stem; inputs sharing a stem (``a/x.png``, ``b/x.png``) are named by their path relative to
 their common folder (``a/x``, ``b/x``), and the mapping is printed, so nothing is overwritten.
-Unreadable inputs are listed on stderr with the reason; the exit status is 1 only when no input
-could be read (or none was found), else 0.
+Masks are written by :func:`hemaseg.mask_folder.write_handcrafted_masks`, with the rule of
+``tools/precompute_masks.py``: an unreadable input is skipped and listed on stderr with the reason,
+the others are processed, and the exit status is then 1 (also when nothing was found); empty masks
+(nothing found) are written, and named and counted in a warning.
 
 Parameters default to Table A1 (see hemaseg/handcrafted.py for the readings of the paper's gaps):
 ``--no-dilation`` drops the final dilation (spec 002 ambiguity #4), ``--dilation 4`` is the
@@ -18,8 +20,6 @@ paper's value for Raabin basophils.
 import argparse
 import os.path as osp
 import sys
-import time
-
 
 
 def parse_args(argv=None):
@@ -44,12 +44,10 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    import numpy as np
-
-    from hemaseg.data.io import write_image, write_mask
-    from hemaseg.handcrafted import HandcraftedParams, segment_nucleus_handcrafted
-    from hemaseg.instance_inference import IMAGE_EXTS, collect_images, describe_renames, output_names, read_images
-    from hemaseg.viz import draw_contour_overlay
+    from hemaseg.data.annotations import IMAGE_EXTS
+    from hemaseg.handcrafted import HandcraftedParams
+    from hemaseg.instance_inference import collect_images, describe_renames, output_names
+    from hemaseg.mask_folder import MaskJob, write_handcrafted_masks
 
     params = HandcraftedParams(min_area=args.min_area, dilation=0 if args.no_dilation else args.dilation)
     files, missing = collect_images(args.inputs)
@@ -63,22 +61,12 @@ def main(argv=None) -> int:
     for line in describe_renames(files, names):
         print(line)
     print(f'{len(files)} image(s); parameters: {params}')
-    t0 = time.perf_counter()
-    written = 0
-    for i, path, rgb in read_images(files, failed):
-        name = names[i - 1][0]
-        mask = segment_nucleus_handcrafted(rgb, params)
-        write_mask(osp.join(args.out, f'{name}.png'), mask.astype(np.uint8) * 255)
-        if args.overlay_dir:
-            write_image(osp.join(args.overlay_dir, f'{name}.png'), draw_contour_overlay(rgb, mask.astype(np.uint8)))
-        written += 1
-        if i % args.progress_every == 0 or i == len(files):
-            print(f'[{i}/{len(files)}] {time.perf_counter() - t0:.1f} s', flush=True)
-    for path, why in failed:
-        print(f'error: {why}' if path in why else f'error: {path}: {why}', file=sys.stderr)
-    print(f'{written} mask(s) written to {args.out}' + (f', overlays to {args.overlay_dir}' if args.overlay_dir else '')
-          + (f'; {len(failed)} input(s) could not be read (listed on stderr)' if failed else ''))
-    return 0 if written else 1
+    jobs = [MaskJob(path, osp.join(args.out, f'{name}.png'), path,
+                    osp.join(args.overlay_dir, f'{name}.png') if args.overlay_dir else None)
+            for path, (name, _) in zip(files, names)]
+    run = write_handcrafted_masks(jobs, params, progress_every=args.progress_every)
+    run.failed[:0] = failed
+    return run.report(f'to {args.out}' + (f', overlays to {args.overlay_dir}' if args.overlay_dir else ''))
 
 
 if __name__ == '__main__':

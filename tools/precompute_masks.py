@@ -28,10 +28,14 @@ Methods (spec 002 §2.1-2.3, Table 3's HM / DEEP / Ensemble):
 The deep mask comes from a config + checkpoint, at the image's resolution:
 
 * an mmseg model (e.g. the MONAI U-Net of spec 002 §2.2, ALL-FABNET) through
-  ``mmseg.apis.init_model`` / ``inference_model``: the pixels predicted as class ``--label``
-  (a name or an index; default ``nucleus``, or class 1 of a two-class model such as ALL-FABNET's
-  ``('background', 'cell')``). Binary models with one sigmoid channel (``out_channels=1``) work
-  the same way: mmseg thresholds them into classes 0/1 itself (``decode_head.threshold``);
+  :class:`mmseg_plugins.apis.Segmenter`, as ``tools/infer.py`` runs it: the pixels predicted as
+  class ``--label`` (a name or an index; default ``nucleus``, or class 1 of a two-class model such
+  as ALL-FABNET's ``('background', 'cell')``). Binary models with one sigmoid channel
+  (``out_channels=1``) work the same way: mmseg thresholds them into classes 0/1 itself
+  (``decode_head.threshold``). An image larger than the config's largest single crop (its
+  ``inference`` key) is segmented as a whole field: rescaled to the training pixel scale, sliding
+  windows, mapped back (``--whole-field`` / ``--single-crop`` force one mode, ``--scale`` overrides
+  the scale); every image is segmented under the same torch seed, so masks do not depend on the order;
 * an mmdet instance-segmentation model (``default_scope = 'mmdet'``, e.g. R-Mask R-CNN): the
   union of the instance masks scoring at least ``--score-thr`` (default 0.5), the "segmented
   image" that ``tools/classify_instances.py --mode mask`` classifies.
@@ -42,8 +46,9 @@ orientation applied), so masks and training inputs have the same size and orient
 ``<mask dir>/meta.json`` records the method (and config/checkpoint/label or score threshold); a
 re-run with the same settings skips the masks already written (an interrupted run resumes), a run
 with other settings stops unless ``--overwrite`` is given, so one folder never mixes methods.
-Unreadable images are listed at the end and make the exit status 1. Empty masks (nothing found:
-the classifier would see a black image) are counted, named and listed in
+Masks are written by :mod:`hemaseg.mask_folder` (the rule of ``tools/handcrafted_nucleus.py`` too):
+unreadable images are skipped, listed at the end and make the exit status 1; empty masks (nothing
+found: the classifier would see a black image) are written, counted, named and listed in
 ``<mask dir>/empty_masks.txt``.
 """
 import argparse
@@ -51,14 +56,11 @@ import json
 import os
 import os.path as osp
 import sys
-import time
-
 
 MASK_DIR = 'nucleus_masks'
 META = 'meta.json'
 EMPTY_LIST = 'empty_masks.txt'
 PROGRESS_EVERY = 100
-SHOWN = 20
 
 
 def list_images(root: str) -> list:
@@ -90,61 +92,37 @@ def mask_relpath(rel: str) -> str:
     return osp.splitext(rel)[0] + '.png'
 
 
-def read_bgr(path: str):
-    """The image as MMPretrain's LoadImageFromFile (mmcv, cv2 backend, 'color') decodes it; None if unreadable."""
-    import cv2
-    import numpy as np
-    data = np.fromfile(path, dtype=np.uint8)
-    return cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-
-
-def select_class(classes: list, label, config: str) -> int:
-    """Index of the foreground class: ``label`` (a class name or an index), else ``nucleus``, else
-    class 1 of a two-class model (e.g. ALL-FABNET's ``('background', 'cell')``)."""
-    if label is not None:
-        if label in classes:
-            return classes.index(label)
-        if str(label).isdigit() and (not classes or int(label) < len(classes)):
-            return int(label)
-        raise SystemExit(f'error: --label {label!r} is neither a class name nor a class index of {config} '
-                         f'(classes {classes})')
-    if 'nucleus' in classes:
-        return classes.index('nucleus')
-    if len(classes) == 2:
-        print(f'note: {config} has no class named "nucleus" ({classes}); using class 1 ({classes[1]!r}); '
-              '--label chooses another')
-        return 1
-    raise SystemExit(f'error: {config} has no class named "nucleus" among {classes}; give a nucleus '
-                     'segmentation config or name the class with --label')
-
-
 class DeepNucleusSegmenter:
-    """``mask(path, bgr image) -> bool HxW``: one class of an mmseg model (``--label``, default the
-    nucleus), at the image's size."""
+    """``mask(path, rgb image) -> bool HxW``: one class of an mmseg model (``--label``, default the
+    nucleus) through :class:`mmseg_plugins.apis.Segmenter`, at the image's size."""
 
-    def __init__(self, config: str, checkpoint: str, device: str, label=None):
-        from mmseg.apis import init_model
+    def __init__(self, args):
+        from mmengine.config import Config
 
-        import mmseg_plugins  # noqa: F401  (the project's segmentors, datasets, allow-list)
-        self.model = init_model(config, checkpoint, device=device)
-        classes = list((self.model.dataset_meta or {}).get('classes') or [])
-        self.nucleus = select_class(classes, label, config)
-        self.class_name = classes[self.nucleus] if self.nucleus < len(classes) else str(self.nucleus)
+        from mmseg_plugins.apis import SINGLE, WHOLE, Segmenter
+        try:
+            self.segmenter = Segmenter(Config.fromfile(args.config), args.checkpoint, device=args.device,
+                                       scale=args.scale)
+        except ValueError as e:  # the config's inference key
+            raise SystemExit(f'error: {e}') from None
+        try:
+            self.index, note = self.segmenter.class_index(args.label)
+        except ValueError as e:
+            raise SystemExit(f'error: --label {e}' if args.label is not None else f'error: {e} with --label') from None
+        if note:
+            print(f'note: {note}; --label chooses another')
+        classes = self.segmenter.classes
+        self.class_name = classes[self.index] if self.index < len(classes) else str(self.index)
+        self.force = WHOLE if args.whole_field else SINGLE if args.single_crop else None
 
-    def mask(self, path: str, bgr) -> 'np.ndarray':
-        from mmseg.apis import inference_model
-        shape = bgr.shape[:2]
-        # The path, not the array: the model's pipeline decodes it like its training images,
-        # and the project's ensemble segmentor reads the original image from img_path.
-        result = inference_model(self.model, path)
-        pred = result.pred_sem_seg.data[0].cpu().numpy()
-        if pred.shape != tuple(shape):
-            raise RuntimeError(f'{path}: segmentation is {pred.shape}, image is {tuple(shape)}')
-        return pred == self.nucleus
+    def mask(self, path: str, rgb) -> 'np.ndarray':
+        # The path goes along: the project's ensemble segmentor reads the original image from img_path.
+        pred, _ = self.segmenter(rgb, self.segmenter.choose_mode(rgb.shape, self.force), img_path=path)
+        return pred == self.index
 
 
 class DeepInstanceSegmenter:
-    """``mask(path, bgr image) -> bool HxW``: the union of an mmdet model's instance masks with a score
+    """``mask(path, rgb image) -> bool HxW``: the union of an mmdet model's instance masks with a score
     of at least ``score_thr`` (``hemaseg.instance_classification.union_mask``)."""
 
     def __init__(self, config: str, checkpoint: str, device: str, score_thr: float):
@@ -154,9 +132,9 @@ class DeepInstanceSegmenter:
         self.predict = mmdet_predictor(Config.fromfile(config), checkpoint, device)
         self.score_thr = score_thr
 
-    def mask(self, path: str, bgr) -> 'np.ndarray':
+    def mask(self, path: str, rgb) -> 'np.ndarray':
         from hemaseg.instance_classification import union_mask
-        return union_mask(self.predict(bgr[:, :, ::-1].copy()).keep(self.score_thr).masks, bgr.shape[:2])
+        return union_mask(self.predict(rgb).keep(self.score_thr).masks, rgb.shape[:2])
 
 
 def is_instance_config(config: str) -> bool:
@@ -167,14 +145,20 @@ def is_instance_config(config: str) -> bool:
 
 def settings_of(args, instance: bool = False) -> dict:
     """What meta.json records (a re-run with other settings needs --overwrite). The keys added for
-    --label / --score-thr appear only with a deep model, so older handcrafted folders still match."""
+    --label / --score-thr / --scale / --whole-field / --single-crop appear only with a deep model and
+    only when given, so older folders still match."""
     s = dict(method=args.method, min_area=args.min_area if args.method == 'ensemble' else None)
     if args.method != 'handcrafted':
         s.update(config=osp.abspath(args.config), checkpoint=osp.abspath(args.checkpoint))
         if instance:
             s['score_thr'] = args.score_thr
-        elif args.label is not None:
-            s['label'] = args.label
+        else:
+            if args.label is not None:
+                s['label'] = args.label
+            if args.scale is not None:
+                s['scale'] = args.scale
+            if args.whole_field or args.single_crop:
+                s['seg_mode'] = 'whole-field' if args.whole_field else 'single-crop'
     return s
 
 
@@ -223,6 +207,13 @@ def main(argv=None):
     ap.add_argument('--mask-dir-name', type=check_mask_dir_name, default=MASK_DIR,
                     help=f'folder written next to images/ (default {MASK_DIR}; e.g. cell_masks for whole-cell '
                     'masks, read by MaskOutsideNucleus(mask_root=...))')
+    ap.add_argument('--scale', type=float, help='mmseg model, whole-field mode: network-input pixels per image '
+                    'pixel (default: from the config\'s inference key)')
+    mode = ap.add_mutually_exclusive_group()
+    mode.add_argument('--whole-field', action='store_true', help='mmseg model: rescale + sliding window for every '
+                      'image, whatever its size (default: only for images larger than the config\'s largest crop)')
+    mode.add_argument('--single-crop', action='store_true', help='mmseg model: resize every image to the network '
+                      'input, whatever its size')
     ap.add_argument('--min-area', type=int, default=150,
                     help='ensemble: area opening after the AND, in pixels (default 150, Table A1)')
     ap.add_argument('--overwrite', action='store_true', help='recompute every mask (default: keep those written '
@@ -241,15 +232,20 @@ def main(argv=None):
         sys.exit(f'error: --min-area must be >= 0, got {args.min_area}')
     if not 0 <= args.score_thr <= 1:
         sys.exit(f'error: --score-thr must be in [0, 1], got {args.score_thr}')
+    if args.scale is not None and not args.scale > 0:
+        sys.exit(f'error: --scale must be positive, got {args.scale}')
     instance = args.method != 'handcrafted' and is_instance_config(args.config)
     if instance and args.label is not None:
         sys.exit('error: --label selects a class of a semantic-segmentation (mmseg) model; '
                  f'{args.config} is an instance-segmentation (mmdet) config: every instance counts')
+    mmseg_only = [o for o, v in (('--scale', args.scale is not None), ('--whole-field', args.whole_field),
+                                 ('--single-crop', args.single_crop)) if v]
+    if mmseg_only and (instance or args.method == 'handcrafted'):
+        sys.exit(f'error: {"/".join(mmseg_only)} apply to an mmseg segmentation model (--config) only')
 
-    import cv2
-    import numpy as np
-
+    from hemaseg.data.io import read_image_as_loaded
     from hemaseg.handcrafted import ensemble_nucleus_mask, segment_nucleus_handcrafted
+    from hemaseg.mask_folder import MaskJob, write_handcrafted_masks, write_masks
 
     files = list_images(args.root)
     out_dir = osp.join(args.root, args.mask_dir_name)
@@ -261,64 +257,33 @@ def main(argv=None):
         deep = DeepInstanceSegmenter(args.config, args.checkpoint, args.device, args.score_thr)
         what = f'union of instances with score >= {args.score_thr}'
     else:
-        deep = DeepNucleusSegmenter(args.config, args.checkpoint, args.device, args.label)
-        what = f'class {deep.nucleus} ({deep.class_name!r})'
+        deep = DeepNucleusSegmenter(args)
+        what = f'class {deep.index} ({deep.class_name!r})'
     write_meta(out_dir, settings, complete=False)
     print(f'{len(files)} images in {osp.join(args.root, "images")}: {args.method} masks, {what} -> {out_dir}')
 
-    def nucleus_mask(src):
-        """The mask of one image (bool HxW); ValueError / RuntimeError naming what failed."""
-        bgr = read_bgr(src)
-        if bgr is None:
-            raise ValueError('cannot be decoded (empty, corrupt or unsupported format)')
+    def nucleus_mask(path, rgb):
+        """The ensemble or deep mask of one image (bool HxW); ValueError / RuntimeError naming what failed."""
         if args.method == 'deep':
-            return deep.mask(src, bgr)
-        mask = segment_nucleus_handcrafted(np.ascontiguousarray(bgr[:, :, ::-1]))
-        if deep is not None:
-            mask = ensemble_nucleus_mask(mask, deep.mask(src, bgr), min_area=args.min_area)
-        return mask
+            return deep.mask(path, rgb)
+        return ensemble_nucleus_mask(segment_nucleus_handcrafted(rgb), deep.mask(path, rgb), min_area=args.min_area)
 
-    failed, empty, written, kept = [], [], 0, 0
-    start = time.time()
-    for i, rel in enumerate(files, 1):
-        src = osp.join(args.root, 'images', rel)
-        target = osp.join(out_dir, mask_relpath(rel))
-        mask = cv2.imread(target, cv2.IMREAD_GRAYSCALE) if not args.overwrite and osp.isfile(target) else None
-        if mask is not None:
-            kept += 1
-        else:
-            try:
-                mask = nucleus_mask(src)
-            except (ValueError, RuntimeError) as e:
-                failed.append((src, str(e)))
-                mask = None
-            if mask is not None:
-                os.makedirs(osp.dirname(target), exist_ok=True)
-                if not cv2.imwrite(target, mask.astype(np.uint8) * 255):
-                    sys.exit(f'error: could not write {target}')
-                written += 1
-        if mask is not None and not mask.any():
-            empty.append(rel)
-        if i % PROGRESS_EVERY == 0 or i == len(files):
-            rate = (time.time() - start) / max(written, 1)
-            print(f'[{i}/{len(files)}] {written} written, {kept} kept, {len(empty)} empty, {len(failed)} failed '
-                  f'({rate:.2f} s per computed mask)', flush=True)
+    jobs = [MaskJob(osp.join(args.root, 'images', rel), osp.join(out_dir, mask_relpath(rel)), rel) for rel in files]
+    # read_image_as_loaded: decoded as the classifier's LoadImageFromFile decodes them, so masks and inputs line up
+    options = dict(read=read_image_as_loaded, keep_existing=not args.overwrite, progress_every=PROGRESS_EVERY)
+    if deep is None:
+        run = write_handcrafted_masks(jobs, **options)
+    else:
+        run = write_masks(jobs, nucleus_mask, **options)
 
     with open(osp.join(out_dir, EMPTY_LIST), 'w') as f:
-        f.writelines(f'{rel}\n' for rel in empty)
-    write_meta(out_dir, settings, complete=not failed, num_images=len(files), written=written, kept=kept,
-               failed=len(failed), empty=len(empty))
-    print(f'{written} mask(s) written, {kept} kept from an earlier run, in {out_dir}')
-    if empty:
-        shown = ', '.join(empty[:SHOWN]) + (f' ... (all in {osp.join(out_dir, EMPTY_LIST)})' if len(empty) > SHOWN
-                                            else '')
-        print(f'warning: {len(empty)} of {len(files)} masks are empty (nothing found): the Segmented classifier '
-              f'sees these images as black: {shown}', file=sys.stderr)
-    if failed:
-        print(f'{len(failed)} image(s) failed:', file=sys.stderr)
-        for path, why in failed:
-            print(f'  {path}: {why}', file=sys.stderr)
-        sys.exit(1)
+        f.writelines(f'{rel}\n' for rel in run.empty)
+    write_meta(out_dir, settings, complete=not run.failed, num_images=len(files), written=run.written,
+               kept=run.kept, failed=len(run.failed), empty=len(run.empty))
+    note = f'; the Segmented classifier sees these images as black (all listed in {osp.join(out_dir, EMPTY_LIST)})'
+    status = run.report(f'in {out_dir}', empty_note=note)
+    if status:
+        sys.exit(status)
 
 
 if __name__ == '__main__':

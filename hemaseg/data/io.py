@@ -59,6 +59,23 @@ def read_image(path: PathLike) -> np.ndarray:
     raise DatasetError(f'image {path} has {channels} channels; expected 1, 3 or 4')
 
 
+def read_image_as_loaded(path: PathLike) -> np.ndarray:
+    """Read an image as HxWx3 uint8 RGB the way OpenMMLab's ``LoadImageFromFile`` decodes it (OpenCV,
+    ``'color'``): EXIF orientation applied, grey replicated, alpha dropped, 16-bit reduced to 8-bit.
+
+    For masks that must line up with what a model's data pipeline loads from the same file;
+    :func:`read_image` is stricter (no EXIF rotation, 8-bit only).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f'image {path} does not exist')
+    data = np.fromfile(str(path), dtype=np.uint8)
+    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    if bgr is None:
+        raise DatasetError(f'image {path} cannot be decoded (empty, corrupt or unsupported format)')
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
 def read_mask(path: PathLike) -> np.ndarray:
     """Read a label/grey-level mask as HxW uint8.
 

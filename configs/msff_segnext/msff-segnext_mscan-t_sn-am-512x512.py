@@ -1,14 +1,14 @@
 # The design's entry point: MSFF-SegNeXt (Table 6 last row: Sobel EGA, shared 2nd Hamburger) on
 # SN-AM, the paper's main dataset (spec 000 §5.1), with the paper's Table 2 schedule:
 #   python tools/dataset_converters/sn_am.py /path/to/images --annotations /path/to/annotations --out data/sn_am
-#   python tools/train.py configs/msff_segnext_snam.py
+#   python tools/train.py configs/msff_segnext/msff-segnext_mscan-t_sn-am-512x512.py
 # Data: the SN-AM converter's BloodCellDataset layout (350x350 nucleus-centred crops, binary
 # nucleus masks, splits/fold{k}_{train,val,test}.txt grouped by source image). The fold comes
 # from the dataset base's '{fold}' templates: --cfg-options fold=K (tools/cross_validate.py).
 # tools/train.py stops with the command above when data/sn_am is missing (`data_preparation`).
 _base_ = [
-    './_base_/models/msff-segnext_mscan-t.py', './_base_/datasets/wbc_nucleus.py',
-    './_base_/schedules/paper_adamw_100e.py', './_base_/default_runtime.py'
+    '../_base_/models/msff-segnext_mscan-t.py', '../_base_/datasets/wbc_nucleus.py',
+    '../_base_/schedules/paper_adamw_100e.py', '../_base_/default_runtime.py'
 ]
 data_root = 'data/sn_am'
 data_preparation = ('python tools/dataset_converters/sn_am.py /path/to/images --annotations /path/to/annotations '
