@@ -220,3 +220,50 @@ def register_datasets(cfg: CfgNode) -> list[str]:
         logging.getLogger("detectron2").info("registered %s", ", ".join(names))
     check_datasets_registered(cfg)
     return names
+
+
+def train_or_evaluate(args):
+    """One training run of ``tools/det2_train_net.py`` (or, with ``--eval-only``, one evaluation of
+    ``MODEL.WEIGHTS``) in this process; ``args``: Detectron2's ``default_argument_parser``. Returns
+    the evaluation results (after training only when ``TEST.EXPECTED_RESULTS`` is set)."""
+    from detectron2.checkpoint import DetectionCheckpointer
+    from detectron2.evaluation import verify_results
+
+    from hemaseg.training_guard import ADVICE, TrainingCollapsed
+    cfg = build_cfg(args.config_file, args.opts)
+    # default_setup without collect_env_info in this process: on a CUDA 13 node that report
+    # segfaulted before the first iteration (see the module docstring).
+    setup_run(cfg, args)
+    register_datasets(cfg)
+    if args.eval_only:
+        model = Trainer.build_model(cfg)
+        DetectionCheckpointer(model, save_dir=cfg.OUTPUT_DIR).resume_or_load(cfg.MODEL.WEIGHTS, resume=args.resume)
+        res = Trainer.test(cfg, model)
+        if comm.is_main_process():
+            verify_results(cfg, res)
+        return res
+    trainer = Trainer(cfg)
+    trainer.resume_or_load(resume=args.resume)
+    try:
+        trainer.train()
+    except TrainingCollapsed as e:  # the guard's message says what happened and what to try
+        raise SystemExit(f"error: {e}") from None
+    except FloatingPointError as e:  # Detectron2's own check of the loss
+        raise SystemExit(f"error: {e}; training stopped. Try: {ADVICE}.") from None
+    # DefaultTrainer.train() returns them only when TEST.EXPECTED_RESULTS is set.
+    return getattr(trainer, "_last_eval_results", None)
+
+
+def train_net(args):
+    """``tools/det2_train_net.py`` after its arguments are parsed: :func:`train_or_evaluate` in this
+    process on one device (so that callers get the results), else through Detectron2's ``launch``
+    with one process per GPU."""
+    from detectron2.engine import launch
+    if args.num_gpus > 1 and torch.cuda.device_count() < args.num_gpus:
+        raise SystemExit(f"--num-gpus {args.num_gpus} needs that many CUDA devices; this machine has "
+                         f"{torch.cuda.device_count()} (on CPU use --num-gpus 1)")
+    print("Command Line Args:", args)
+    if args.num_gpus * args.num_machines == 1:
+        return train_or_evaluate(args)  # in-process, so that callers get the evaluation results
+    return launch(train_or_evaluate, args.num_gpus, num_machines=args.num_machines, machine_rank=args.machine_rank,
+                  dist_url=args.dist_url, args=(args,))

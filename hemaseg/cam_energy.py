@@ -20,6 +20,7 @@ and energy share 0 (no energy can be inside it).
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -78,3 +79,12 @@ def summarize_energy(rows: Sequence[dict[str, float]]) -> dict[str, float]:
         out[f'median_{key}'] = float(np.median(ok)) if len(ok) else float('nan')
     out['n_undefined'] = int(sum(not np.isfinite(r['energy_inside']) for r in rows))
     return out
+
+
+def nan_to_none(value):
+    """JSON has no NaN: undefined numbers (all-zero CAMs) become null."""
+    if isinstance(value, dict):
+        return {k: nan_to_none(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [nan_to_none(v) for v in value]
+    return None if isinstance(value, float) and math.isnan(value) else value

@@ -144,3 +144,29 @@ def table8_markdown(rows: Mapping[str, dict]) -> str:
                  + [f'{r["sd"][c]:.2f}' for c in classes] + [f'{r["sd_total"]:.2f}', f'{r["ratio"]:.2f}'])
         lines.append('| ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines) + '\n'
+
+
+def scatter_plot(path: str, report: dict, labels, title: str) -> None:
+    """PC1/PC2 scatter of every sample coloured by true class, with the centroids (x) labelled."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    coords = report['coords']
+    fig, ax = plt.subplots(figsize=(6, 5), dpi=120)
+    for c, name in enumerate(report['classes']):
+        pts = coords[labels == c]
+        (line, ) = ax.plot(pts[:, 0], pts[:, 1], 'o', ms=4, alpha=0.6, label=f'{name} (n={len(pts)})')
+        cx, cy = report['centroids'][name]
+        ax.plot(cx, cy, 'X', ms=12, color=line.get_color(), markeredgecolor='black')
+        ax.annotate(name, (cx, cy), textcoords='offset points', xytext=(6, 6), fontsize=9, weight='bold')
+    evr = report['explained_variance_ratio']
+    ax.set_xlabel(f'PC1 ({100 * evr[0]:.1f} % of variance)')
+    ax.set_ylabel(f'PC2 ({100 * evr[1]:.1f} % of variance)')
+    ax.set_title(f'{title}\nDist total {report["dist_total"]:.2f}, SD total {report["sd_total"]:.2f}, '
+                 f'ratio {report["ratio"]:.2f}', fontsize=10)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

@@ -315,3 +315,250 @@ class MaskGeometry:
             raise SystemExit(f'error: nucleus mask {mask_path} became {result.shape} through the test pipeline '
                              f'({" -> ".join(self.applied)}) but the network input is {tuple(out_shape)}')
         return result
+
+
+# --------------------------------------------------------------------------- the classifier tools' runs
+# What tools/explain.py, tools/cam_energy.py and tools/cluster_analysis.py do once their arguments
+# are parsed; ``cfg_options`` is the dict ``--cfg-options`` gives (mmengine's DictAction).
+
+def _load_for(config: str, checkpoint: str, cfg_options):
+    """:func:`load_cls_config` from plain arguments instead of a tool's parsed ones."""
+    return load_cls_config(argparse.Namespace(config=config, checkpoint=checkpoint, cfg_options=cfg_options))
+
+
+def explain_panels(rgb, result: dict, methods, class_names) -> list:
+    """Titled panels of :func:`hemaseg.cam.cam_grid`: the input, then one overlay per method."""
+    from hemaseg.cam import CAM_METHODS, cam_overlay
+
+    pred, target, probs = result['pred'], result['target'], result['probs']
+    panels = [(['input (network view)', f'pred {class_names[pred]} p={probs[pred]:.3f}'], rgb)]
+    for m in methods:
+        panels.append(([f'{CAM_METHODS[m][0]}', f'{class_names[target]} p={probs[target]:.3f}'],
+                       cam_overlay(rgb, result['cams'][m])))
+    return panels
+
+
+def explain_images(config: str, checkpoint: str, inputs, out=None, methods=None, target_layer_name=None,
+                   target_class='predicted', device: str = 'cpu', cfg_options=None) -> None:
+    """``tools/explain.py``: one grid of CAM overlays per image of ``inputs`` (files and folders) in
+    ``out`` (default ``work_dirs/explain/CONFIG_NAME``) and ``explain.json``; unreadable inputs are
+    listed at the end and exit with status 1 (the others are processed)."""
+    import json
+    import os
+    import sys
+    import time
+
+    from hemaseg.cam import CAM_METHODS, cam_grid
+    from hemaseg.data.io import write_image
+    from hemaseg.instance_inference import IMAGE_EXTS, collect_images, describe_renames, output_names, report_failures
+    methods = list(methods or CAM_METHODS)
+
+    files, missing = collect_images(inputs)
+    failed = [(p, 'no such file or folder') for p in missing]
+    if not files and not failed:
+        sys.exit(f'error: no images ({", ".join(IMAGE_EXTS)}) found in {inputs}')
+    cfg = _load_for(config, checkpoint, cfg_options)
+    out = out or osp.join('work_dirs', 'explain', osp.splitext(osp.basename(config))[0])
+    clf = Classifier(cfg, checkpoint, device)
+    if clf.class_names is None:  # e.g. a dataset that reads its classes from meta.json
+        try:
+            clf.use_dataset_classes(build_split(cfg, 'test')[0])
+        except SystemExit:
+            print('class names: not in the checkpoint, the config or a readable test dataset; using indices')
+    names = output_names(files)
+    for line in describe_renames(files, names):
+        print(line)
+
+    layer, records, t0 = None, [], time.perf_counter()
+    for i, path in enumerate(files, 1):
+        try:
+            x, _ = clf.preprocess(path)
+        except ValueError as e:
+            failed.append((path, str(e)))
+            print(f'[{i}/{len(files)}] {path}: FAILED ({e})')
+            continue
+        if layer is None:
+            layer_name, layer = target_layer(clf, target_layer_name, x)
+            print(f'target layer: {layer_name} ({"--target-layer" if target_layer_name else "default"}); '
+                  f'methods: {", ".join(methods)}; target class: {target_class}')
+        result = explain_input(clf, layer, x, methods, target_class)
+        class_names = clf.names_for(len(result['probs']))
+        grid = cam_grid(explain_panels(clf.display_rgb(x), result, methods, class_names))
+        target_file = osp.join(out, f'{names[i - 1][0]}.png')
+        write_image(target_file, grid)
+        pred, target = result['pred'], result['target']
+        records.append({'image': path, 'output': target_file, 'input_size': list(x.shape[-2:]),
+                        'predicted': class_names[pred], 'target_class': class_names[target],
+                        'target_index': target, 'probabilities': dict(zip(class_names, map(float, result['probs'])))})
+        print(f'[{i}/{len(files)}] {path}: predicted {class_names[pred]} (p={result["probs"][pred]:.3f}), '
+              f'CAMs for {class_names[target]} -> {target_file}')
+    if records:
+        os.makedirs(out, exist_ok=True)
+        with open(osp.join(out, 'explain.json'), 'w') as f:
+            json.dump({'config': config, 'checkpoint': checkpoint, 'target_layer': layer_name,
+                       'methods': methods, 'target_class': target_class, 'images': records}, f, indent=2)
+    print(f'{len(records)} image(s) explained in {time.perf_counter() - t0:.1f} s; written to {out}')
+    report_failures(failed)
+
+
+def cam_energy_split(config: str, checkpoint: str, split: str = 'test', masks_root=None, out=None, methods=None,
+                     target_layer_name=None, target_class='predicted', device: str = 'cpu', cfg_options=None) -> dict:
+    """``tools/cam_energy.py``: the share of CAM energy inside the nucleus mask of every image of
+    ``split``, per method; writes ``per_image.csv`` and ``summary.json`` to ``out`` (default
+    ``work_dirs/cam_energy/CONFIG_NAME``), prints the table and returns the summary. Masks default
+    to ``<data_root>/nucleus_masks``; missing ones are named (all are checked before anything runs)."""
+    import csv
+    import json
+    import os
+    import time
+
+    from hemaseg.cam import CAM_METHODS
+    from hemaseg.cam_energy import energy_stats, nan_to_none, summarize_energy
+    methods = list(methods or CAM_METHODS)
+
+    cfg = _load_for(config, checkpoint, cfg_options)
+    out = out or osp.join('work_dirs', 'cam_energy', osp.splitext(osp.basename(config))[0])
+    dataset, ds_cfg = build_split(cfg, split)
+    if not masks_root:
+        if not ds_cfg.get('data_root'):
+            raise SystemExit(f'error: the {split} dataset has no data_root; pass --masks-root')
+        masks_root = osp.join(ds_cfg['data_root'], 'nucleus_masks')
+    infos = [dataset.get_data_info(i) for i in range(len(dataset))]
+    mask_paths = [mask_path_for(info['img_path'], dataset, masks_root) for info in infos]
+    missing = [(info['img_path'], m) for info, m in zip(infos, mask_paths) if not osp.isfile(m)]
+    if missing:
+        listed = '\n'.join(f'  {m} (for {img})' for img, m in missing[:10])
+        more = f'\n  ... and {len(missing) - 10} more' if len(missing) > 10 else ''
+        raise SystemExit(f'error: {len(missing)} of {len(infos)} nucleus masks missing under {masks_root}:\n'
+                         f'{listed}{more}')
+
+    clf = Classifier(cfg, checkpoint, device)
+    clf.use_dataset_classes(dataset)
+    geometry = MaskGeometry(clf.pipeline_cfg)
+    print(f'{split} split: {len(infos)} images; masks from {masks_root} through '
+          f'{" -> ".join(geometry.applied) or "no geometric step"}'
+          + (f' (skipped, value-only: {", ".join(geometry.skipped)})' if geometry.skipped else ''))
+
+    rows, layer, t0 = [], None, time.perf_counter()
+    for i, (info, mask_path) in enumerate(zip(infos, mask_paths), 1):
+        try:
+            data = clf.pipeline(dict(info))
+        except Exception as e:  # mmcv raises assorted errors on unreadable files
+            raise SystemExit(f'error: cannot read or preprocess {info["img_path"]}: {type(e).__name__}: {e}') from None
+        x = clf.batch_inputs([data])
+        if layer is None:
+            layer_name, layer = target_layer(clf, target_layer_name, x)
+            print(f'target layer: {layer_name}; methods: {", ".join(methods)}; target class: {target_class}')
+        result = explain_input(clf, layer, x, methods, target_class, true_label=info.get('gt_label'))
+        names = clf.names_for(len(result['probs']))
+        mask = geometry(mask_path, tuple(data['data_samples'].ori_shape), tuple(x.shape[-2:]))
+        row = {'image': info['img_path'], 'mask': mask_path, 'true': names[int(info['gt_label'])]
+               if info.get('gt_label') is not None else '', 'predicted': names[result['pred']],
+               'target': names[result['target']], 'p_target': float(result['probs'][result['target']])}
+        for m in methods:
+            s = energy_stats(result['cams'][m], mask)
+            row['area_share'] = s['area_share']
+            row[f'energy_{m}'] = s['energy_inside']
+            row[f'lift_{m}'] = s['lift']
+        rows.append(row)
+        if i == len(infos) or i % max(1, len(infos) // 10) == 0:
+            print(f'[{i}/{len(infos)}] {time.perf_counter() - t0:.1f} s')
+
+    summary = {'config': config, 'checkpoint': checkpoint, 'split': split, 'masks_root': masks_root,
+               'target_layer': layer_name, 'target_class': target_class,
+               'mask_geometry': geometry.applied, 'num_images': len(rows), 'methods': {}}
+    for m in methods:
+        summary['methods'][m] = summarize_energy([{'energy_inside': r[f'energy_{m}'], 'area_share': r['area_share'],
+                                                   'lift': r[f'lift_{m}']} for r in rows])
+    os.makedirs(out, exist_ok=True)
+    with open(osp.join(out, 'per_image.csv'), 'w', newline='') as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    with open(osp.join(out, 'summary.json'), 'w') as f:
+        json.dump(nan_to_none(summary), f, indent=2)
+
+    print(f'\nCAM energy inside the nucleus mask ({split}, {len(rows)} images; uniform CAM = area share)')
+    print(f'{"method":<12}{"mean":>8}{"median":>8}{"area":>8}{"lift":>8}{"undef":>7}')
+    for m, s in summary['methods'].items():
+        print(f'{m:<12}{s["mean_energy_inside"]:8.3f}{s["median_energy_inside"]:8.3f}{s["mean_area_share"]:8.3f}'
+              f'{s["median_lift"]:8.2f}{s["n_undefined"]:7d}')
+    print(f'(lift: median of energy / area share per image)\nwritten to {out}')
+    return summary
+
+
+def collect_logits(clf: Classifier, infos: list, batch_size: int):
+    """``(N x K logits, N labels)`` of the images in ``infos`` (dataset infos with ``gt_label``)."""
+    import time
+
+    import numpy as np
+    import torch
+
+    logits, t0 = [], time.perf_counter()
+    for start in range(0, len(infos), batch_size):
+        chunk = infos[start:start + batch_size]
+        items = []
+        for info in chunk:
+            try:
+                items.append(clf.pipeline(dict(info)))
+            except Exception as e:  # mmcv raises assorted errors on unreadable files
+                raise SystemExit(f'error: cannot read or preprocess {info["img_path"]}: '
+                                 f'{type(e).__name__}: {e}') from None
+        with torch.no_grad():
+            logits.append(clf.logits_model(clf.batch_inputs(items)).float().cpu().numpy())
+        print(f'[{min(start + batch_size, len(infos))}/{len(infos)}] {time.perf_counter() - t0:.1f} s')
+    labels = [info.get('gt_label') for info in infos]
+    if any(v is None for v in labels):
+        raise SystemExit('error: the split has images without a label (gt_label); the analysis groups by true class')
+    return np.concatenate(logits), np.asarray(labels, int)
+
+
+def cluster_analysis_split(config: str, checkpoint: str, split: str = 'test', out=None, name=None,
+                           batch_size: int = 8, ddof: int = 0, device: str = 'cpu', cfg_options=None) -> dict:
+    """``tools/cluster_analysis.py``: the clustering analysis of the logits of ``split``
+    (:func:`hemaseg.cluster_analysis.cluster_report`) written to ``out`` (default
+    ``work_dirs/cluster_analysis/CONFIG_NAME``): ``cluster_table.md``, ``cluster_report.json``,
+    ``logits.csv`` and ``cluster_scatter.png``. Returns the report's summary (without coordinates)."""
+    import csv
+    import json
+    import os
+
+    from hemaseg.cluster_analysis import cluster_report, scatter_plot, table8_markdown
+    if batch_size < 1:
+        raise SystemExit(f'error: --batch-size must be >= 1, got {batch_size}')
+
+    cfg = _load_for(config, checkpoint, cfg_options)
+    name = name or osp.splitext(osp.basename(config))[0]
+    out = out or osp.join('work_dirs', 'cluster_analysis', osp.splitext(osp.basename(config))[0])
+    dataset, _ = build_split(cfg, split)
+    infos = [dataset.get_data_info(i) for i in range(len(dataset))]
+    clf = Classifier(cfg, checkpoint, device)
+    clf.use_dataset_classes(dataset)
+    print(f'{split} split: {len(infos)} images')
+    logits, labels = collect_logits(clf, infos, batch_size)
+    classes = clf.names_for(logits.shape[1])
+    try:
+        report = cluster_report(logits, labels, classes, ddof=ddof)
+    except ValueError as e:
+        raise SystemExit(f'error: {e}') from None
+    preds = logits.argmax(axis=1)
+
+    os.makedirs(out, exist_ok=True)
+    table = table8_markdown({name: report})
+    with open(osp.join(out, 'cluster_table.md'), 'w') as f:
+        f.write(f'Prediction cluster analysis, {split} split ({len(labels)} images; spec 002 Table 8)\n\n')
+        f.write(table)
+    summary = {k: v for k, v in report.items() if k != 'coords'}
+    summary.update(model=name, config=config, checkpoint=checkpoint, split=split,
+                   accuracy=float((preds == labels).mean()))
+    with open(osp.join(out, 'cluster_report.json'), 'w') as f:
+        json.dump(summary, f, indent=2)
+    with open(osp.join(out, 'logits.csv'), 'w', newline='') as f:
+        w = csv.writer(f)
+        w.writerow(['image', 'true', 'predicted'] + [f'logit_{c}' for c in classes] + ['pc1', 'pc2'])
+        for info, t, p, row, pc in zip(infos, labels, preds, logits, report['coords']):
+            w.writerow([info['img_path'], classes[t], classes[p], *map(float, row), *map(float, pc)])
+    scatter_plot(osp.join(out, 'cluster_scatter.png'), report, labels, f'{name} ({split})')
+    print('\n' + table)
+    print(f'accuracy {summary["accuracy"]:.4f}; written to {out}')
+    return summary

@@ -9,8 +9,21 @@ import tempfile
 import pytest
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, REPO_ROOT)
-sys.path.insert(0, osp.join(REPO_ROOT, 'tools'))
+sys.path.insert(0, REPO_ROOT)  # tests import the packages (hemaseg, *_plugins), never tools/ (test_tools_are_thin)
+
+
+
+def load_tool(name: str):
+    """The module of ``tools/<name>.py`` loaded from its path, for tests that call its ``main(argv)``
+    in-process: a test of the command line (faster than a subprocess), not library use. tools/ stays
+    off sys.path, so a tool's logic is never imported by name (tests/test_tools_are_thin.py)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(f'tool_{name}', osp.join(REPO_ROOT, 'tools', f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 SHARED = osp.join(osp.dirname(REPO_ROOT), 'shared')
 WBC_ROOT = osp.join(SHARED, 'data', 'wbc_zheng2018')
 TINY_CONFIG = osp.join(REPO_ROOT, 'tests', 'configs', 'msff_tiny.py')

@@ -19,7 +19,7 @@ import torch
 
 pytest.importorskip('mmpretrain', reason='OpenMMLab stack not installed (run tools/setup_env.sh)')
 from cls_synthetic import CLASSES, make_class_folder_dataset  # noqa: E402
-from conftest import REPO_ROOT, run_tool, tool_env  # noqa: E402
+from conftest import REPO_ROOT, load_tool, run_tool, tool_env  # noqa: E402
 
 FABNET_DIR = osp.join(REPO_ROOT, 'configs', 'all_fabnet')
 CLS_CONFIGS = sorted(glob.glob(osp.join(FABNET_DIR, 'densenet169_*-cls.py'))
@@ -247,7 +247,7 @@ def test_precompute_masks_writes_binary_all_fabnet_cell_masks(synthetic, tmp_pat
     pytest.importorskip('mmseg')
     import shutil
 
-    import precompute_masks
+    precompute_masks = load_tool('precompute_masks')
     root = str(tmp_path / 'ds')
     shutil.copytree(synthetic[0], root)
     sentinel = osp.join(root, 'nucleus_masks', 'untouched.txt')

@@ -1,5 +1,5 @@
-"""tools/benchmark.py: interleaved timing, medians and ratios (unit tests on a fake clock), and one
-end-to-end run that reports every model with ratios to SegNeXt-T."""
+"""hemaseg.benchmarking (behind tools/benchmark.py): interleaved timing, medians and ratios (unit tests on a
+fake clock), and end-to-end runs of the tool that reports every model with ratios to SegNeXt-T."""
 import json
 import os
 import os.path as osp
@@ -8,8 +8,13 @@ import sys
 
 import pytest
 
-import benchmark  # tools/ is on sys.path via conftest
 from conftest import REPO_ROOT, have
+from hemaseg.benchmarking.bench import Bench, check_size_divisor, network_input, seg_bench, seg_loss, synthetic_smear
+from hemaseg.benchmarking.models import BASELINE, CAD_BASELINE, CAD_MODELS, MODELS
+from hemaseg.benchmarking.report import (bf16_peak_tflops, command_line, format_notes, format_repeat_check, format_table,
+                                         format_tflops)
+from hemaseg.benchmarking.timing import (analyse, interleaved_schedule, paired_ratios, quantile, ratios_of_medians,
+                                         repeat_check, summarize, time_interleaved, time_interleaved_events)
 
 
 class FakeClock:
@@ -36,13 +41,13 @@ def fake_models(clock, durations):
 
 
 def test_schedule_is_round_robin_with_warmup_rounds_first():
-    sched = benchmark.interleaved_schedule(['A', 'B', 'C'], warmup=2, iters=3)
+    sched = interleaved_schedule(['A', 'B', 'C'], warmup=2, iters=3)
     assert [n for n, _ in sched] == ['A', 'B', 'C'] * 5
     assert [t for _, t in sched] == [False] * 6 + [True] * 9
     with pytest.raises(ValueError):
-        benchmark.interleaved_schedule(['A', 'A'], 1, 1)
+        interleaved_schedule(['A', 'A'], 1, 1)
     with pytest.raises(ValueError):
-        benchmark.interleaved_schedule(['A'], 1, 0)
+        interleaved_schedule(['A'], 1, 0)
 
 
 def test_time_interleaved_calls_models_alternately_and_drops_warmup():
@@ -51,18 +56,18 @@ def test_time_interleaved_calls_models_alternately_and_drops_warmup():
     durations = {'A': [50.0, 1.0, 1.1, 0.9], 'B': [70.0, 2.0, 2.2, 1.8]}
     fns, log = fake_models(clock, durations)
     syncs = []
-    times = benchmark.time_interleaved(fns, warmup=1, iters=3, clock=clock, sync=lambda: syncs.append(1))
+    times = time_interleaved(fns, warmup=1, iters=3, clock=clock, sync=lambda: syncs.append(1))
     assert log == ['A', 'B', 'A', 'B', 'A', 'B', 'A', 'B']  # interleaved, not A A A A B B B B
     assert times == {'A': pytest.approx([1.0, 1.1, 0.9]), 'B': pytest.approx([2.0, 2.2, 1.8])}
     assert len(syncs) == 2 * len(log)  # before and after every call
 
 
 def test_quantiles_median_and_iqr():
-    assert benchmark.quantile([4, 1, 3, 2], 0.5) == pytest.approx(2.5)
-    assert benchmark.quantile([1, 2, 3, 4], 0.25) == pytest.approx(1.75)  # numpy 'linear'
-    assert benchmark.quantile([1, 2, 3, 4], 0.75) == pytest.approx(3.25)
-    assert benchmark.quantile([7.0], 0.75) == 7.0
-    s = benchmark.summarize([1.0, 1.2, 0.8, 1.1, 0.9, 30.0])  # one iteration hit by another job
+    assert quantile([4, 1, 3, 2], 0.5) == pytest.approx(2.5)
+    assert quantile([1, 2, 3, 4], 0.25) == pytest.approx(1.75)  # numpy 'linear'
+    assert quantile([1, 2, 3, 4], 0.75) == pytest.approx(3.25)
+    assert quantile([7.0], 0.75) == 7.0
+    s = summarize([1.0, 1.2, 0.8, 1.1, 0.9, 30.0])  # one iteration hit by another job
     assert s['median'] == pytest.approx(1.05)  # the mean would be 5.83
     assert s['q1'] == pytest.approx(0.925) and s['q3'] == pytest.approx(1.175)
     assert s['iqr'] == pytest.approx(0.25) and s['n'] == 6
@@ -71,7 +76,7 @@ def test_quantiles_median_and_iqr():
 def test_ratios_are_ratios_of_medians_to_each_group_baseline():
     summaries = {'A': dict(median=2.0), 'B': dict(median=3.0), 'C': dict(median=4.0), 'D': dict(median=1.0)}
     baseline_of = {'A': 'A', 'B': 'A', 'C': 'C', 'D': 'C'}
-    assert benchmark.ratios_of_medians(summaries, baseline_of) == pytest.approx(
+    assert ratios_of_medians(summaries, baseline_of) == pytest.approx(
         {'A': 1.0, 'B': 1.5, 'C': 1.0, 'D': 0.25})
 
 
@@ -89,12 +94,12 @@ def test_interleaving_and_median_keep_the_ratio_when_the_machine_slows_down():
         return run
 
     fns = {n: make(n) for n in cost}
-    times = benchmark.time_interleaved(fns, warmup=1, iters=15, clock=clock)
-    summaries = {n: benchmark.summarize(t) for n, t in times.items()}
-    assert benchmark.ratios_of_medians(summaries, {'A': 'A', 'B': 'A'})['B'] == pytest.approx(1.5)
+    times = time_interleaved(fns, warmup=1, iters=15, clock=clock)
+    summaries = {n: summarize(t) for n, t in times.items()}
+    assert ratios_of_medians(summaries, {'A': 'A', 'B': 'A'})['B'] == pytest.approx(1.5)
     # the same calls, one model after the other
     clock.now = 0.0
-    seq = {n: benchmark.time_interleaved({n: fns[n]}, warmup=1, iters=15, clock=clock)[n] for n in fns}
+    seq = {n: time_interleaved({n: fns[n]}, warmup=1, iters=15, clock=clock)[n] for n in fns}
     seq_ratio = (sum(seq['B']) / len(seq['B'])) / (sum(seq['A']) / len(seq['A']))
     assert abs(seq_ratio - 1.5) > 0.2
 
@@ -102,9 +107,9 @@ def test_interleaving_and_median_keep_the_ratio_when_the_machine_slows_down():
 def test_paired_ratios_cancel_load_that_hits_both_models_of_a_round():
     # Round 2 ran while another job had the CPU: both models 4x slower in that round only.
     times = {'A': [1.0, 4.0, 1.0, 1.2], 'B': [2.0, 8.0, 2.0, 2.4]}
-    assert benchmark.paired_ratios(times, 'B', 'A', throughput=False) == pytest.approx([2.0] * 4)
-    assert benchmark.paired_ratios(times, 'B', 'A', throughput=True) == pytest.approx([0.5] * 4)
-    a = benchmark.analyse(dict(infer=times, train=times), {'A': 'A', 'B': 'A'})
+    assert paired_ratios(times, 'B', 'A', throughput=False) == pytest.approx([2.0] * 4)
+    assert paired_ratios(times, 'B', 'A', throughput=True) == pytest.approx([0.5] * 4)
+    a = analyse(dict(infer=times, train=times), {'A': 'A', 'B': 'A'})
     assert a['infer']['B']['ratio'] == pytest.approx(1.1 / 2.2)  # img/s ratio = median(A) / median(B)
     assert a['train']['B']['ratio'] == pytest.approx(2.2 / 1.1)
     assert a['train']['B']['paired']['median'] == pytest.approx(2.0) and a['train']['B']['paired']['iqr'] == 0
@@ -130,11 +135,11 @@ def test_paired_ratio_is_steadier_than_the_ratio_of_medians_under_bursty_load():
                 clock.now += cost[name] * load['factor']
             return run
 
-        raw = {p: benchmark.time_interleaved({n: make(n) for n in cost}, 2, 30, clock=clock)
+        raw = {p: time_interleaved({n: make(n) for n in cost}, 2, 30, clock=clock)
                for p in ('infer', 'train')}
-        return benchmark.analyse(raw, {'A': 'A', 'B': 'A'})
+        return analyse(raw, {'A': 'A', 'B': 'A'})
 
-    rows = [r for seed in range(1, 6) for r in benchmark.repeat_check([measure(seed), measure(seed + 100)],
+    rows = [r for seed in range(1, 6) for r in repeat_check([measure(seed), measure(seed + 100)],
                                                                      {'A': 'A', 'B': 'A'})]
     assert max(r['ratio_diff'] for r in rows) > 0.3  # some reruns move the ratio of medians a lot
     assert max(r['paired_diff'] for r in rows) < 0.02
@@ -144,31 +149,31 @@ def test_paired_ratio_is_steadier_than_the_ratio_of_medians_under_bursty_load():
 
 def test_repeat_check_reports_both_runs_and_their_relative_difference():
     def run(a_inf, b_inf, a_tr, b_tr):
-        return benchmark.analyse(dict(infer={'A': a_inf, 'B': b_inf}, train={'A': a_tr, 'B': b_tr}),
+        return analyse(dict(infer={'A': a_inf, 'B': b_inf}, train={'A': a_tr, 'B': b_tr}),
                                  {'A': 'A', 'B': 'A'})
 
     baseline_of = {'A': 'A', 'B': 'A'}
     first = run([1.0, 1.0, 1.0], [2.0, 2.0, 2.0], [1.0, 1.0, 1.0], [3.0, 3.0, 3.0])
     second = run([1.0, 1.0, 1.0], [2.1, 2.1, 2.1], [2.0, 2.0, 2.0], [6.0, 6.0, 6.0])
-    rows = benchmark.repeat_check([first, second], baseline_of)
+    rows = repeat_check([first, second], baseline_of)
     assert [(r['model'], r['phase']) for r in rows] == [('B', 'infer'), ('B', 'train')]
     infer, train = rows
     # inference is reported as a throughput ratio: B runs at 1/2 then 1/2.1 of A's img/s
     assert infer['ratio'] == pytest.approx((0.5, 1 / 2.1)) and infer['paired'] == pytest.approx((0.5, 1 / 2.1))
     assert infer['ratio_diff'] == pytest.approx(abs(1 / 2.1 - 0.5) / 0.5)
     assert train['ratio'] == pytest.approx((3.0, 3.0)) and train['ratio_diff'] == pytest.approx(0.0)
-    text = benchmark.format_repeat_check(rows)
+    text = format_repeat_check(rows)
     assert '| B | A | infer img/s ratio | 0.500 | 0.476 | 4.8 % |' in text
     assert 'within 5 %' in text and 'NOT' not in text
     worse = run([1.0, 1.0, 1.0], [2.4, 2.4, 2.4], [1.0, 1.0, 1.0], [3.0, 3.0, 3.0])
-    assert 'NOT within 5 %' in benchmark.format_repeat_check(benchmark.repeat_check([first, worse], baseline_of))
+    assert 'NOT within 5 %' in format_repeat_check(repeat_check([first, worse], baseline_of))
 
 
 def test_table_cells():
     static = {'A': dict(params=4e6, flops=6e9, peak_mb=1000.0), 'B': dict(params=6e6, flops=15e9, peak_mb=1200.0)}
     raw = dict(infer={'A': [0.5, 0.5, 0.5], 'B': [0.625, 0.6, 0.65]},
                train={'A': [2.0, 2.0, 2.0], 'B': [2.5, 2.5, 2.5]})
-    table = benchmark.format_table(static, benchmark.analyse(raw, {'A': 'A', 'B': 'A'}), {'A': 'A', 'B': 'A'}, batch=2)
+    table = format_table(static, analyse(raw, {'A': 'A', 'B': 'A'}), {'A': 'A', 'B': 'A'}, batch=2)
     head = [c.strip() for c in table.splitlines()[0].split('|')[1:-1]]
     cells = [c.strip() for c in table.splitlines()[-1].split('|')[1:-1]]
     assert len(cells) == len(head) == 14
@@ -221,17 +226,17 @@ def test_new_model_entries_resolve_to_the_configs_of_those_models():
         assert osp.isfile(osp.join(REPO_ROOT, path)), path
         return Config.fromfile(osp.join(REPO_ROOT, path)).model
 
-    unet = model_of(benchmark.MODELS['MONAI U-Net'])
+    unet = model_of(MODELS['MONAI U-Net'])
     assert (unet.backbone.type, unet.decode_head.type) == ('MonaiUNet', 'PassThroughHead')
-    fab, no_fab = model_of(benchmark.MODELS['ALL-FABNET']), model_of(benchmark.MODELS['ALL-FABNET w/o FAB'])
+    fab, no_fab = model_of(MODELS['ALL-FABNET']), model_of(MODELS['ALL-FABNET w/o FAB'])
     assert fab.decode_head.type == no_fab.decode_head.type == 'FABNetHead'
     assert fab.decode_head.out_channels == 1  # the one sigmoid channel the 1-channel loss path is for
     assert fab.decode_head.use_fab is True and no_fab.decode_head.use_fab is False
-    assert benchmark.BASELINE == 'SegNeXt-T'
+    assert BASELINE == 'SegNeXt-T'
 
-    cad = {name: (model_of(config), kind) for name, (config, kind) in benchmark.CAD_MODELS.items()}
-    assert benchmark.CAD_BASELINE == 'MONAI U-Net' and benchmark.CAD_BASELINE in cad
-    assert benchmark.CAD_MODELS['MONAI U-Net'][0] == benchmark.MODELS['MONAI U-Net']
+    cad = {name: (model_of(config), kind) for name, (config, kind) in CAD_MODELS.items()}
+    assert CAD_BASELINE == 'MONAI U-Net' and CAD_BASELINE in cad
+    assert CAD_MODELS['MONAI U-Net'][0] == MODELS['MONAI U-Net']
     assert cad['Handcrafted'][0].type == 'HandcraftedNucleusSegmentor' and cad['Handcrafted'][1] == 'handcrafted'
     ensemble = cad['Ensemble'][0]
     assert ensemble.type == 'EnsembleNucleusSegmentor' and cad['Ensemble'][1] == 'ensemble'
@@ -266,11 +271,11 @@ def test_segmentation_loss_is_bce_on_one_channel_and_cross_entropy_on_two():
     p = 1 / (1 + torch.exp(-z[:, 0]))  # sigmoid by hand
     y = target.float()
     bce = -(y * torch.log(p) + (1 - y) * torch.log(1 - p)).mean()
-    assert benchmark.seg_loss(z, target).item() == pytest.approx(bce.item(), rel=1e-5)
+    assert seg_loss(z, target).item() == pytest.approx(bce.item(), rel=1e-5)
     z2 = torch.randn(2, 2, 5, 5)
     e = torch.exp(z2)
     picked = torch.where(target == 1, e[:, 1], e[:, 0]) / e.sum(1)  # softmax of the target class
-    assert benchmark.seg_loss(z2, target).item() == pytest.approx(-torch.log(picked).mean().item(), rel=1e-5)
+    assert seg_loss(z2, target).item() == pytest.approx(-torch.log(picked).mean().item(), rel=1e-5)
 
 
 @pytest.mark.parametrize('channels', [1, 2])
@@ -281,14 +286,14 @@ def test_training_step_of_a_one_or_two_channel_segmentor(channels):
     torch.manual_seed(0)
     model = fake_segmentor(channels)
     x, target = torch.randn(2, 3, 8, 8), torch.randint(0, 2, (2, 8, 8))
-    bench = benchmark.seg_bench(model, x, target)
+    bench = seg_bench(model, x, target)
     initial = model.conv.weight.detach().clone()
     assert bench.num_params == 3 * channels + channels
     assert bench.infer().shape == (2, channels, 8, 8)
-    before = benchmark.seg_loss(model.conv(x), target).item()
+    before = seg_loss(model.conv(x), target).item()
     for _ in range(20):
         bench.step()
-    assert benchmark.seg_loss(model.conv(x), target).item() < before  # AdamW went downhill on that loss
+    assert seg_loss(model.conv(x), target).item() < before  # AdamW went downhill on that loss
     assert not torch.equal(model.conv.weight, initial)
     bench.reset()
     assert torch.equal(model.conv.weight, initial)
@@ -296,14 +301,14 @@ def test_training_step_of_a_one_or_two_channel_segmentor(channels):
 
 def test_bench_without_training_step():
     calls = []
-    bench = benchmark.Bench(None, lambda: calls.append(1), note='no network')
+    bench = Bench(None, lambda: calls.append(1), note='no network')
     assert bench.step is None and bench.num_params == 0 and bench.note == 'no network'
     bench.reset()
     bench.set_training(True)  # nothing to switch: no error
     bench.infer()
     assert calls == [1]
     with pytest.raises(ValueError):
-        benchmark.Bench(None, lambda: None, loss=lambda: None)  # a loss needs a model and an optimizer
+        Bench(None, lambda: None, loss=lambda: None)  # a loss needs a model and an optimizer
 
 
 def test_table_with_models_lacking_a_training_step_or_gmacs():
@@ -314,23 +319,23 @@ def test_table_with_models_lacking_a_training_step_or_gmacs():
     baseline_of = {'U': 'U', 'H': 'U', 'E': 'U'}
     raw = dict(infer={'U': [0.5, 0.5, 0.5], 'H': [0.1, 0.1, 0.1], 'E': [1.0, 1.0, 1.0]},
                train={'U': [2.0, 2.0, 2.0]})
-    analysis = benchmark.analyse(raw, baseline_of)
+    analysis = analyse(raw, baseline_of)
     assert set(analysis['train']) == {'U'}
-    table = benchmark.format_table(static, analysis, baseline_of, batch=2)
+    table = format_table(static, analysis, baseline_of, batch=2)
     rows = {line.split('|')[1].strip(): [c.strip() for c in line.split('|')[1:-1]] for line in table.splitlines()[2:]}
     # 2 images / 0.1 s = 20 img/s, 0.5 / 0.1 = 5x the baseline's throughput; 900 / 1000 MB
     assert rows['H'] == ['H', '0.000', '0.00', '-', '-', '20.00', '5.00', '5.00 (0.00)', '0.1000 (0.0000)',
                          '-', '-', '-', '900', '0.90']
     assert rows['E'][3:7] == ['4.00', '1.00', '2.00', '0.50'] and rows['E'][9:12] == ['-', '-', '-']
     assert rows['U'][9:12] == ['2.000 (0.000)', '1.00', '1.00 (0.00)']
-    notes = benchmark.format_notes(static)
+    notes = format_notes(static)
     assert '* H: no network' in notes and '* E: inference only' in notes and 'U:' not in notes
-    assert benchmark.format_notes({'U': static['U']}) == ''
+    assert format_notes({'U': static['U']}) == ''
     # the repeat check compares only what exists: E's inference, nothing of H's or E's training
-    rows = benchmark.repeat_check([analysis, analysis], baseline_of)
+    rows = repeat_check([analysis, analysis], baseline_of)
     assert {(r['model'], r['phase']) for r in rows} == {('H', 'infer'), ('E', 'infer')}
     # a baseline without a training step: the others' training ratios are missing, not an error
-    a = benchmark.analyse(dict(infer={'H': [1.0], 'U': [2.0]}, train={'U': [2.0]}), {'H': 'H', 'U': 'H'})
+    a = analyse(dict(infer={'H': [1.0], 'U': [2.0]}, train={'U': [2.0]}), {'H': 'H', 'U': 'H'})
     assert a['train']['U']['ratio'] is None and a['train']['U']['paired'] is None
     assert a['infer']['U']['ratio'] == pytest.approx(0.5)
 
@@ -340,24 +345,24 @@ def test_network_input_normalises_like_the_data_preprocessor_and_size_divisor_is
 
     import numpy as np
     import torch
-    images = benchmark.synthetic_smear(2, 16)
+    images = synthetic_smear(2, 16)
     assert images.shape == (2, 16, 16, 3) and images.dtype == np.uint8 and images.std() > 10
     pre = types.SimpleNamespace(_enable_normalize=True, mean=torch.tensor([10.0, 20.0, 30.0]).view(3, 1, 1),
                                 std=torch.tensor([2.0, 4.0, 5.0]).view(3, 1, 1), size_divisor=8)
-    x = benchmark.network_input(images, pre, 'cpu')
+    x = network_input(images, pre, 'cpu')
     r, g, b = (float(v) for v in images[1, 3, 7])
     assert x.shape == (2, 3, 16, 16)
     assert x[1, :, 3, 7].tolist() == pytest.approx([(r - 10) / 2, (g - 20) / 4, (b - 30) / 5])
     model = types.SimpleNamespace(data_preprocessor=pre)
-    benchmark._check_size_divisor('M', 'm.py', model, 64)
+    check_size_divisor('M', 'm.py', model, 64)
     with pytest.raises(ValueError, match=r'M \(m.py\): --size 60 is not a multiple of 8'):
-        benchmark._check_size_divisor('M', 'm.py', model, 60)
+        check_size_divisor('M', 'm.py', model, 60)
 
 
 def test_printed_command_can_be_pasted_back_into_a_shell():
     import shlex
     argv = ['--size', '128', '--models', 'SegNeXt-T', 'ALL-FABNET w/o FAB', '--out', 'work_dirs/b.md']
-    command = benchmark.command_line(argv)
+    command = command_line(argv)
     assert command == "python tools/benchmark.py --size 128 --models SegNeXt-T 'ALL-FABNET w/o FAB' --out work_dirs/b.md"
     assert shlex.split(command)[2:] == argv
 
@@ -394,7 +399,7 @@ def test_event_timing_waits_for_the_device_once_and_drops_warmup():
         def fn():
             clock['t'] += cost[name]
         return fn
-    times = benchmark.time_interleaved_events({n: make(n) for n in cost}, warmup=2, iters=3, new_event=FakeEvent,
+    times = time_interleaved_events({n: make(n) for n in cost}, warmup=2, iters=3, new_event=FakeEvent,
                                               synchronize=lambda: syncs.append(clock['t']))
     assert times == {'A': [0.5] * 3, 'B': [1.5] * 3} and syncs == [10.0]  # 5 rounds x 2 s, one sync at the end
 
@@ -402,12 +407,12 @@ def test_event_timing_waits_for_the_device_once_and_drops_warmup():
 def test_achieved_tflops_table():
     static = {'A': dict(params=1e6, flops=5e9), 'B': dict(params=1e6, flops=None)}
     raw = dict(infer={'A': [0.01] * 3, 'B': [0.02] * 3}, train={'A': [0.05] * 3})
-    text = benchmark.format_tflops(static, benchmark.analyse(raw, {'A': 'A', 'B': 'A'}), batch=4, peak=10.0)
+    text = format_tflops(static, analyse(raw, {'A': 'A', 'B': 'A'}), batch=4, peak=10.0)
     a = [c.strip() for c in text.splitlines()[2].split('|')[1:-1]]
     # inference 2 x 5 GMACs x 400 img/s = 4 TFLOP/s (40 % of 10); training 3 x 2 x 5e9 x 80 img/s = 2.4
     assert a == ['A', '4.000', '2.400', '40.00', '24.00']
     assert [c.strip() for c in text.splitlines()[3].split('|')[1:-1]] == ['B', '-', '-', '-', '-']
-    assert benchmark.bf16_peak_tflops('NVIDIA H200') == 989.0 and benchmark.bf16_peak_tflops('Quadro') is None
+    assert bf16_peak_tflops('NVIDIA H200') == 989.0 and bf16_peak_tflops('Quadro') is None
 
 
 @pytest.mark.skipif(not have('mmseg'), reason='OpenMMLab stack not installed (run tools/setup_env.sh)')

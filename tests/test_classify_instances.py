@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import REPO_ROOT, run_tool
+from conftest import REPO_ROOT, load_tool, run_tool
 from hemaseg.instance_classification import (NO_CELL, aggregate, box_window, classifier_inputs, classify_detections,
                                              decide, draw_classified_overlay, union_mask)
 from hemaseg.instance_inference import InstancePrediction
@@ -188,7 +188,7 @@ def write_rgb(path, rgb):
 
 @pytest.mark.parametrize('mode', ['mask', 'crop'])
 def test_tool_with_injected_detections(mode, classifier, tmp_path, monkeypatch, capsys):
-    import classify_instances
+    classify_instances = load_tool('classify_instances')
     rng = np.random.default_rng(2)
     root = str(tmp_path / 'ds')
     big = rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)  # two cells
@@ -273,7 +273,7 @@ def test_classifier_on_arrays_matches_the_classifier_on_files(classifier, tmp_pa
 
 
 def test_tool_refuses_a_segmentation_config_as_detector(classifier, tmp_path):
-    import classify_instances
+    classify_instances = load_tool('classify_instances')
     img = str(tmp_path / 'x.png')
     cv2.imwrite(img, np.zeros((8, 8, 3), np.uint8))
     seg_config = osp.join(REPO_ROOT, 'tests', 'configs', 'all_fabnet_tiny.py')
@@ -345,7 +345,7 @@ def test_precompute_masks_joins_the_instances_of_an_mmdet_model(detector, tmp_pa
 
     from mmdet.apis import inference_detector, init_detector
 
-    import precompute_masks
+    precompute_masks = load_tool('precompute_masks')
     root = str(tmp_path / 'ds')
     shutil.copytree(detector[0], root)
     thr = 0.05

@@ -13,7 +13,7 @@ import pytest
 
 pytest.importorskip('mmpretrain', reason='OpenMMLab stack not installed (run tools/setup_env.sh)')
 from cls_synthetic import CLASSES, make_class_folder_dataset  # noqa: E402
-from conftest import REPO_ROOT, have, run_tool  # noqa: E402
+from conftest import REPO_ROOT, have, load_tool, run_tool  # noqa: E402
 
 TOOLS = osp.join(REPO_ROOT, 'tools')
 TINY_CLS_CONFIG = osp.join(REPO_ROOT, 'tests', 'configs', 'resnet_cls_tiny.py')
@@ -94,7 +94,7 @@ def test_precompute_masks_ensemble_with_an_mmseg_model(dataset, tmp_path):
     from mmengine.registry import init_default_scope
 
     import mmseg_plugins  # noqa: F401
-    import precompute_masks
+    precompute_masks = load_tool('precompute_masks')
     from hemaseg.handcrafted import segment_nucleus_handcrafted
     from mmseg.registry import MODELS
     root = str(tmp_path / 'ds')

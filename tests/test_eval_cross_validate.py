@@ -1,5 +1,6 @@
-"""tools/cross_validate.py: the paper's t-test (spec 000 §6.4 Table 4), fold discovery and
-selection through `fold=k`, and no reuse of results made with another config or options."""
+"""hemaseg.cross_validation and mmengine_plugins.cross_validation (behind tools/cross_validate.py): the
+paper's t-test (spec 000 §6.4 Table 4), fold discovery and selection through `fold=k`, and no reuse of
+results made with another config or options."""
 import json
 import os
 import os.path as osp
@@ -8,8 +9,9 @@ import subprocess
 import numpy as np
 import pytest
 
-import cross_validate as cv  # tools/ is on sys.path (conftest)
 from conftest import REPO_ROOT, TINY_CONFIG
+from hemaseg import cross_validation as hcv
+from mmengine_plugins import cross_validation as cv
 
 # spec 000 §6.4 Table 4: SegNeXt (Group 1) vs MSFF-SegNeXt (Group 2), mean ± SD over n = 3 folds;
 # t and p as §6.1 [INFERRED] reproduces them (ttest_ind_from_stats, equal_var=True), and the paper's own.
@@ -26,7 +28,7 @@ TABLE4 = {  # metric: (mean1, sd1, mean2, sd2, t, p, paper t, paper p)
 def test_t_test_reproduces_paper_table4(metric):
     from scipy.stats import ttest_ind_from_stats
     m1, s1, m2, s2, t_spec, p_spec, t_paper, p_paper = TABLE4[metric]
-    t, p = cv.student_t_test(m1, s1, 3, m2, s2, 3)
+    t, p = hcv.student_t_test(m1, s1, 3, m2, s2, 3)
     assert round(t, 3) == t_spec and round(p, 4) == p_spec
     ref = ttest_ind_from_stats(m1, s1, 3, m2, s2, 3, equal_var=True)
     assert t == pytest.approx(ref.statistic, rel=1e-12) and p == pytest.approx(ref.pvalue, rel=1e-9)
@@ -38,24 +40,24 @@ def test_compare_uses_the_same_test_on_fold_values():
     from scipy.stats import ttest_ind
     a = {'metrics': {'mDice': {'folds': [0.91, 0.93, 0.92, 0.90, 0.94]}, 'only_a': {'folds': [1, 2]}}}
     b = {'metrics': {'mDice': {'folds': [0.95, 0.94, 0.96, 0.93, 0.95]}}}
-    [(name, _, _, t, p)] = cv.t_test(a, b)
+    [(name, _, _, t, p)] = hcv.t_test(a, b)
     ref = ttest_ind(a['metrics']['mDice']['folds'], b['metrics']['mDice']['folds'], equal_var=True)
     assert name == 'mDice' and t == pytest.approx(ref.statistic) and p == pytest.approx(ref.pvalue)
     assert t < 0  # Group 2 higher
-    same = cv.t_test(a, a)[0]
+    same = hcv.t_test(a, a)[0]
     assert same[3] == 0.0 and same[4] == pytest.approx(1.0)
-    assert all(np.isnan(cv.student_t_test(0.5, 0.0, 3, 0.5, 0.0, 3)))
+    assert all(np.isnan(hcv.student_t_test(0.5, 0.0, 3, 0.5, 0.0, 3)))
     with pytest.raises(ValueError, match='n1 \\+ n2 >= 3'):
-        cv.student_t_test(0.5, 0.1, 1, 0.6, 0.1, 1)
+        hcv.student_t_test(0.5, 0.1, 1, 0.6, 0.1, 1)
 
 
 def test_summarize_reports_coco_metrics_and_lists_unknown_keys(tmp_path, capsys):
     coco = {k: {'bbox_mAP': 0.5 + k / 10, 'segm_mAP': 0.4 + k / 10, 'segm_mAP_50': 0.8,
                 'bbox_mAP_copypaste': '0.5 0.8 ...'} for k in range(3)}
-    s = cv.summarize(coco)
+    s = hcv.summarize(coco)
     assert set(s) == {'bbox_mAP', 'segm_mAP', 'segm_mAP_50'}
     assert s['segm_mAP']['mean'] == pytest.approx(0.5) and s['segm_mAP']['std'] == pytest.approx(0.1)
-    cv.write_summary('x.py', str(tmp_path), {0: {'acc': 0.5}, 1: {'acc': 0.6}})  # must not crash
+    hcv.write_summary('x.py', str(tmp_path), {0: {'acc': 0.5}, 1: {'acc': 0.6}})  # must not crash
     summary = json.loads((tmp_path / 'cv_summary.json').read_text())
     assert summary['metrics'] == {} and summary['unreported_keys'] == ['acc']
     assert 'keys found: acc' in capsys.readouterr().err
@@ -120,7 +122,7 @@ def test_results_are_reused_only_for_the_same_config_options_and_fold(tiny_datas
     for _, cmd in fake.calls:  # the fold is chosen by fold=k, not by ann_file overrides
         assert cmd[cmd.index('--cfg-options') + 1] == 'fold=1' and not any('ann_file' in c for c in cmd)
     assert '--per-image-csv' in fake.calls[1][1]
-    fp = json.loads((tmp_path / 'fold1' / cv.FINGERPRINT).read_text())
+    fp = json.loads((tmp_path / 'fold1' / hcv.FINGERPRINT).read_text())
     assert fp['fold'] == 1 and fp['cfg_options'] == opts and fp['config'] == osp.abspath(TINY_CONFIG)
     assert len(fp['config_sha256']) == 64 and len(fp['effective_config_sha256']) == 64
 
@@ -134,14 +136,14 @@ def test_results_are_reused_only_for_the_same_config_options_and_fold(tiny_datas
     stale = [p for p in tmp_path.iterdir() if p.name.startswith('fold1.stale-')]
     assert len(stale) == 1 and (stale[0] / 'test_metrics.json').is_file()  # old results kept aside
 
-    (tmp_path / 'fold1' / cv.FINGERPRINT).unlink()  # e.g. made by the old tool: no fingerprint
+    (tmp_path / 'fold1' / hcv.FINGERPRINT).unlink()  # e.g. made by the old tool: no fingerprint
     cv.run_fold(TINY_CONFIG, 1, fold_dir, [*opts, 'train_cfg.max_iters=3'])
-    assert len(fake.calls) == 6 and f'has no {cv.FINGERPRINT}' in capsys.readouterr().out
+    assert len(fake.calls) == 6 and f'has no {hcv.FINGERPRINT}' in capsys.readouterr().out
 
     # the same options for another fold, or another config text, never match
     expected = cv.fingerprint(TINY_CONFIG, [*opts, 'train_cfg.max_iters=3'], 1)
-    assert cv.reusable(fold_dir, expected)[0]
-    assert cv.reusable(fold_dir, {**expected, 'fold': 2}) == (False, f'{fold_dir}/{cv.FINGERPRINT} differs in fold')
+    assert hcv.reusable(fold_dir, expected)[0]
+    assert hcv.reusable(fold_dir, {**expected, 'fold': 2}) == (False, f'{fold_dir}/{hcv.FINGERPRINT} differs in fold')
     edited = tmp_path / 'edited.py'
     text = open(TINY_CONFIG).read().replace("'../../configs/", repr(osp.join(REPO_ROOT, 'configs', ''))[:-1])
     edited.write_text(text.replace('max_iters = 8', 'max_iters = 9'))
@@ -168,7 +170,7 @@ def test_parallel_folds_run_at_once_with_their_own_logs_and_options(tiny_dataset
     for k in (0, 1, 2):
         assert (tmp_path / f'fold{k}.log').read_text().splitlines() == [
             f'train.py {tmp_path}/fold{k}', f'test.py {tmp_path}/fold{k}']
-        assert json.loads((tmp_path / f'fold{k}' / cv.FINGERPRINT).read_text())['run_options'] == run_options
+        assert json.loads((tmp_path / f'fold{k}' / hcv.FINGERPRINT).read_text())['run_options'] == run_options
     trains = [cmd for tool, cmd in fake.calls if tool == 'train.py']
     assert len(trains) == 3 and all(cmd[3:5 + len(run_options)] == ['--work-dir', cmd[4], *run_options] for cmd in trains)
     with pytest.raises(threading.BrokenBarrierError):  # one at a time never has three trainings running together

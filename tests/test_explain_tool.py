@@ -1,5 +1,6 @@
-"""tools/explain.py, tools/cam_energy.py and tools/cluster_analysis.py on a random-weight tiny
-MMPretrain classifier (tests/configs/cls_tiny.py) and a synthetic dataset (tests/cls_fixtures.py).
+"""tools/explain.py, tools/cam_energy.py and tools/cluster_analysis.py (their runs: mmpretrain_plugins.apis)
+on a random-weight tiny MMPretrain classifier (tests/configs/cls_tiny.py) and a synthetic dataset
+(tests/cls_fixtures.py).
 
 What the network saw and which mask pixels were compared are checked against an independent
 re-implementation of the tiny config's test pipeline (cv2 resize of the short edge to 56,
@@ -18,6 +19,7 @@ import pytest
 from conftest import REPO_ROOT
 
 from cls_fixtures import data_root_options, make_cls_dataset, save_random_checkpoint
+from mmengine_plugins.config import parse_cfg_options
 
 CONFIG = osp.join(REPO_ROOT, 'tests', 'configs', 'cls_tiny.py')
 TOOLS = osp.join(REPO_ROOT, 'tools')
@@ -90,17 +92,17 @@ def test_explain_grids_probabilities_and_failures(setup, run_env):
 
 
 def test_target_layer_override_and_wrong_name(setup, capsys):
-    import explain
+    from mmpretrain_plugins.apis import explain_images
     paths = [osp.join(setup['data'], 'images', setup['info']['splits']['test'][0][0])]
     out = osp.join(setup['root'], 'explain_l3')
-    explain.main([CONFIG, setup['ckpt'], *paths, '--out', out, '--methods', 'gradcam', 'hirescam',
-                  '--target-layer', 'backbone.layer3[-1]', '--target-class', '2'])
+    explain_images(CONFIG, setup['ckpt'], paths, out=out, methods=['gradcam', 'hirescam'],
+                   target_layer_name='backbone.layer3[-1]', target_class=2)
     meta = json.load(open(osp.join(out, 'explain.json')))
     assert meta['target_layer'] == 'backbone.layer3.1'
     assert meta['images'][0]['target_index'] == 2
     assert cv2.imread(meta['images'][0]['output']).shape[1] > 2 * 48  # 3 panels
     with pytest.raises(SystemExit) as e:
-        explain.main([CONFIG, setup['ckpt'], *paths, '--out', out, '--target-layer', 'backbone.layer9'])
+        explain_images(CONFIG, setup['ckpt'], paths, out=out, target_layer_name='backbone.layer9')
     msg = str(e.value)
     assert "no submodule 'layer9'" in msg and 'candidates' in msg and 'backbone.layer4.1' in msg
 
@@ -131,10 +133,10 @@ def test_default_target_layer_of_densenet_and_resnet():
 
 
 def test_cam_energy_over_the_split(setup, capsys):
-    import cam_energy  # in-process (tools/ is on sys.path): the CLI start-up is tested by explain.py's run
+    from mmpretrain_plugins.apis import cam_energy_split  # in-process: the CLI start-up is tested by explain.py's run
     out = osp.join(setup['root'], 'energy')
-    cam_energy.main([CONFIG, setup['ckpt'], '--split', 'test', '--out', out,
-                     '--cfg-options', *data_root_options(setup['data'])])
+    cam_energy_split(CONFIG, setup['ckpt'], split='test', out=out,
+                     cfg_options=parse_cfg_options(data_root_options(setup['data'])))
     assert 'through ResizeEdge -> CenterCrop' in capsys.readouterr().out
     rows = list(csv.DictReader(open(osp.join(out, 'per_image.csv'))))
     assert len(rows) == len(setup['info']['splits']['test'])
@@ -153,20 +155,20 @@ def test_cam_energy_over_the_split(setup, capsys):
 
 
 def test_cam_energy_missing_mask_is_named(setup, tmp_path):
-    import cam_energy
+    from mmpretrain_plugins.apis import cam_energy_split
     with pytest.raises(SystemExit) as e:
-        cam_energy.main([CONFIG, setup['ckpt'], '--masks-root', str(tmp_path), '--out', str(tmp_path / 'o'),
-                         '--cfg-options', *data_root_options(setup['data'])])
+        cam_energy_split(CONFIG, setup['ckpt'], masks_root=str(tmp_path), out=str(tmp_path / 'o'),
+                         cfg_options=parse_cfg_options(data_root_options(setup['data'])))
     first = setup['info']['splits']['test'][0][0]
     assert osp.join(str(tmp_path), osp.splitext(first)[0] + '.png') in str(e.value)
     assert '6 of 6 nucleus masks missing' in str(e.value)
 
 
 def test_cluster_analysis_tool(setup):
-    import cluster_analysis
+    from mmpretrain_plugins.apis import cluster_analysis_split
     out = osp.join(setup['root'], 'cluster')
-    cluster_analysis.main([CONFIG, setup['ckpt'], '--out', out, '--name', 'tiny', '--batch-size', '4',
-                           '--cfg-options', *data_root_options(setup['data'])])
+    cluster_analysis_split(CONFIG, setup['ckpt'], out=out, name='tiny', batch_size=4,
+                           cfg_options=parse_cfg_options(data_root_options(setup['data'])))
     rows = list(csv.DictReader(open(osp.join(out, 'logits.csv'))))
     assert len(rows) == 6
     classes = setup['info']['classes']

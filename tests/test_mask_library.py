@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, load_tool
 from hemaseg.data.io import read_image, read_mask, write_image
 from hemaseg.handcrafted import segment_nucleus_handcrafted
 from hemaseg.mask_folder import MaskJob, write_handcrafted_masks, write_masks
@@ -109,7 +109,7 @@ def test_precompute_masks_segments_a_large_image_as_a_whole_field(msff_checkpoin
     --single-crop forces the old resize-to-the-input behaviour and is recorded in meta.json."""
     from mmengine.config import Config
 
-    import precompute_masks
+    precompute_masks = load_tool('precompute_masks')
     from mmseg_plugins.apis import SINGLE, WHOLE, Segmenter
     root = tmp_path / 'ds'
     big, small = smear((200, 176), seed=2), smear((64, 64), seed=3)

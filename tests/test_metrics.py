@@ -70,7 +70,7 @@ def test_empty_prediction_lowers_the_per_image_mean():
 
 
 def test_cross_validate_scores_subsets_by_name_prefix(tmp_path):
-    from cross_validate import subset_metrics
+    from hemaseg.cross_validation import subset_metrics
     csv = tmp_path / 'per_image.csv'
     csv.write_text('image,tp,fp,fn,tn,Dice,IoU,Accuracy,Precision,Recall\n'
                    'd1_001.png,3,1,0,4,x,x,x,x,x\n'

@@ -15,37 +15,8 @@ original size. Unreadable inputs are listed at the end and make the exit status 
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 
-import torch
-
-from detectron2.checkpoint import DetectionCheckpointer  # noqa: E402
-from detectron2.data import transforms as T  # noqa: E402
-from detectron2.modeling import build_model  # noqa: E402
-
-from det2_plugins.data import build_augmentations  # noqa: E402
-from det2_plugins.engine import build_cfg  # noqa: E402
-from hemaseg.instance_inference import (IMAGE_EXTS, InstancePrediction, collect_images,  # noqa: E402
-                                        report_failures, run_instance_inference)
-
-
-def build_predictor(cfg):
-    model = build_model(cfg).eval()
-    DetectionCheckpointer(model).load(cfg.MODEL.WEIGHTS)
-    augs = T.AugmentationList(build_augmentations(cfg, is_train=False))
-
-    @torch.no_grad()
-    def predict(rgb):
-        image = rgb if cfg.INPUT.FORMAT == "RGB" else rgb[:, :, ::-1]
-        aug = T.AugInput(image.copy())
-        augs(aug)
-        tensor = torch.as_tensor(aug.image.astype("float32").transpose(2, 0, 1))
-        inst = model([{"image": tensor, "height": rgb.shape[0], "width": rgb.shape[1]}])[0]["instances"].to("cpu")
-        return InstancePrediction(inst.pred_masks.numpy(), inst.pred_boxes.tensor.numpy(), inst.scores.numpy(),
-                                  inst.pred_classes.numpy())
-
-    return predict
+from det2_plugins.apis import infer_images
 
 
 def main(argv=None):
@@ -57,16 +28,7 @@ def main(argv=None):
     ap.add_argument("--score-thr", type=float, default=0.3)
     ap.add_argument("--opts", nargs="+", default=[], metavar="KEY VALUE", help="config overrides (last argument)")
     args = ap.parse_args(argv)
-    for path in (args.config_file, args.weights):
-        if not os.path.isfile(path):
-            sys.exit(f"error: {path} does not exist")
-    files, missing = collect_images(args.inputs)
-    failed = [(p, "no such file or folder") for p in missing]
-    if not files and not failed:
-        sys.exit(f"error: no images ({', '.join(IMAGE_EXTS)}) found in {args.inputs}")
-    cfg = build_cfg(args.config_file, ["MODEL.WEIGHTS", args.weights, *args.opts])
-    _, failed = run_instance_inference(files, build_predictor(cfg), args.out, args.score_thr, failed)
-    report_failures(failed)
+    infer_images(args.config_file, args.weights, args.inputs, args.out, args.score_thr, args.opts)
 
 
 if __name__ == "__main__":

@@ -19,58 +19,14 @@ log line is lost.
 """
 from __future__ import annotations
 
+from detectron2.engine import default_argument_parser
 
-import torch
-
-import detectron2.utils.comm as comm  # noqa: E402
-from detectron2.checkpoint import DetectionCheckpointer  # noqa: E402
-from detectron2.engine import default_argument_parser, launch  # noqa: E402
-from detectron2.evaluation import verify_results  # noqa: E402
-
-from det2_plugins.engine import Trainer, build_cfg, register_datasets, setup_run  # noqa: E402
-from hemaseg.training_guard import ADVICE, TrainingCollapsed  # noqa: E402
-
-
-def setup(args):
-    cfg = build_cfg(args.config_file, args.opts)
-    # default_setup without collect_env_info in this process: on a CUDA 13 node that report
-    # segfaulted before the first iteration (det2_plugins/engine.py).
-    setup_run(cfg, args)
-    return cfg
-
-
-def main(args):
-    cfg = setup(args)
-    register_datasets(cfg)
-    if args.eval_only:
-        model = Trainer.build_model(cfg)
-        DetectionCheckpointer(model, save_dir=cfg.OUTPUT_DIR).resume_or_load(cfg.MODEL.WEIGHTS, resume=args.resume)
-        res = Trainer.test(cfg, model)
-        if comm.is_main_process():
-            verify_results(cfg, res)
-        return res
-    trainer = Trainer(cfg)
-    trainer.resume_or_load(resume=args.resume)
-    try:
-        trainer.train()
-    except TrainingCollapsed as e:  # the guard's message says what happened and what to try
-        raise SystemExit(f"error: {e}") from None
-    except FloatingPointError as e:  # Detectron2's own check of the loss
-        raise SystemExit(f"error: {e}; training stopped. Try: {ADVICE}.") from None
-    # DefaultTrainer.train() returns them only when TEST.EXPECTED_RESULTS is set.
-    return getattr(trainer, "_last_eval_results", None)
+from det2_plugins.engine import train_net
 
 
 def cli(argv=None):
-    args = default_argument_parser().parse_args(argv)
-    if args.num_gpus > 1 and torch.cuda.device_count() < args.num_gpus:
-        raise SystemExit(f"--num-gpus {args.num_gpus} needs that many CUDA devices; this machine has "
-                         f"{torch.cuda.device_count()} (on CPU use --num-gpus 1)")
-    print("Command Line Args:", args)
-    if args.num_gpus * args.num_machines == 1:
-        return main(args)  # in-process, so that callers get the evaluation results
-    return launch(main, args.num_gpus, num_machines=args.num_machines, machine_rank=args.machine_rank,
-                  dist_url=args.dist_url, args=(args,))
+    """Parse Detectron2's standard arguments (``argv``, default the command line) and train or evaluate."""
+    return train_net(default_argument_parser().parse_args(argv))
 
 
 if __name__ == "__main__":

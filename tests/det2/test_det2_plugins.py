@@ -20,13 +20,14 @@ pytest.importorskip('detectron2', reason='Detectron2 is not installed (it is not
                                          'source: DETECTRON2_SOURCE=<tarball, clone or git URL> bash tools/setup_env.sh)')
 
 from detectron2.config import get_cfg  # noqa: E402
+from detectron2.engine import default_argument_parser  # noqa: E402
 from detectron2.modeling import build_model  # noqa: E402
 
-import det2_infer  # noqa: E402  (tools/ is on sys.path via conftest)
-import det2_train_net  # noqa: E402
 from conftest import REPO_ROOT, WBC_ROOT  # noqa: E402
 from det2_plugins import add_hemaseg_config, register_coco_folder  # noqa: E402
+from det2_plugins.apis import infer_images  # noqa: E402
 from det2_plugins.data import DatasetNotFoundError  # noqa: E402
+from det2_plugins.engine import train_net  # noqa: E402
 from hemaseg.blocks import SemanticFusionMaskHead, ghost_resnet50, resnet50  # noqa: E402
 from instance_param_counts import MASK_RCNN_PAIRS, MASK_RCNN_PARTS, TOTAL_PARAMS  # noqa: E402
 
@@ -45,6 +46,11 @@ CPU_CONFIGS = sorted(os.listdir(osp.join(REPO_ROOT, 'configs/detectron2/cpu')))
 SMALL = ['INPUT.FIXED_SIZE', '[128,128]', 'INPUT.MIN_SIZE_TRAIN', '(128,)', 'INPUT.MAX_SIZE_TRAIN', '128',
          'INPUT.MIN_SIZE_TEST', '128', 'INPUT.MAX_SIZE_TEST', '128', 'SOLVER.IMS_PER_BATCH', '2',
          'DATALOADER.NUM_WORKERS', '0', 'TEST.EVAL_PERIOD', '0', 'SEED', '0']
+
+
+def train_net_cli(argv):
+    """What ``tools/det2_train_net.py ARGV`` runs, in this process (so the results come back)."""
+    return train_net(default_argument_parser().parse_args(argv))
 
 
 @pytest.fixture(autouse=True, scope='module')
@@ -169,7 +175,7 @@ def test_unregistered_split_is_named(wbc_coco_small, tmp_path):
     args = ['--config-file', CONFIGS['yolact-cis'], 'DATASETS.COCO_ROOT', wbc_coco_small,
             'DATASETS.TRAIN', '("wbc_coco_fold9_train",)', 'OUTPUT_DIR', str(tmp_path), *SMALL]
     with pytest.raises(DatasetNotFoundError, match=r"wbc_coco_fold9_train.*wbc_coco_fold0_train"):
-        det2_train_net.cli(args)
+        train_net_cli(args)
 
 
 def test_same_name_other_folder_is_refused(wbc_coco_small, tmp_path):
@@ -192,10 +198,10 @@ def test_train_resume_and_evaluate_on_real_wbc(name, wbc_coco_small, tmp_path):
     common = ['--config-file', CONFIGS[name], 'DATASETS.COCO_ROOT', wbc_coco_small, 'DATASETS.COCO_NAME', f'wbc_{name}',
               'DATASETS.TRAIN', f'("wbc_{name}_small_train",)', 'DATASETS.TEST', f'("wbc_{name}_small_val",)',
               'OUTPUT_DIR', str(out), 'SOLVER.CHECKPOINT_PERIOD', '2', *SMALL]
-    det2_train_net.cli([*common, 'SOLVER.MAX_ITER', '2'])
+    train_net_cli([*common, 'SOLVER.MAX_ITER', '2'])
     assert (out / 'model_final.pth').is_file()
     # --resume continues at iteration 2 (not 0) up to the new MAX_ITER and evaluates at the end.
-    results = det2_train_net.cli(['--resume', *common, 'SOLVER.MAX_ITER', '4'])
+    results = train_net_cli(['--resume', *common, 'SOLVER.MAX_ITER', '4'])
     log = (out / 'log.txt').read_text()
     assert 'Starting training from iteration 2' in log
     rows = [json.loads(line) for line in (out / 'metrics.json').read_text().splitlines()]
@@ -208,13 +214,13 @@ def test_train_resume_and_evaluate_on_real_wbc(name, wbc_coco_small, tmp_path):
     assert preds and {p['image_id'] for p in preds} <= {im['id'] for im in val['images']}
     assert all('segmentation' in p and p['category_id'] == 1 for p in preds)
     # --eval-only with the final weights gives the same numbers.
-    again = det2_train_net.cli(['--eval-only', *common, 'MODEL.WEIGHTS', str(out / 'model_final.pth')])
+    again = train_net_cli(['--eval-only', *common, 'MODEL.WEIGHTS', str(out / 'model_final.pth')])
     assert _segm_ap(again) == pytest.approx((segm_ap, bbox_ap), abs=1e-6)
 
     # tools/det2_infer.py on two real images (one 120x120, one 300x300), results at the original size.
     images = [osp.join(wbc_coco_small, 'images', im['file_name']) for im in (val['images'][0], val['images'][-1])]
-    det2_infer.main(['--config-file', CONFIGS[name], '--weights', str(out / 'model_final.pth'), *images,
-                     '--out', str(out / 'infer'), '--score-thr', '0.0', '--opts', *SMALL[:10]])
+    infer_images(CONFIGS[name], str(out / 'model_final.pth'), images, str(out / 'infer'), score_thr=0.0,
+                 opts=SMALL[:10])
     for img in images:
         stem = osp.splitext(osp.basename(img))[0]
         shape = cv2.imread(img).shape
