@@ -8,7 +8,7 @@ cross-validation t-test). The frameworks are extras, pinned as in ``requirements
   configs. mmcv 2.1.0 is published as source only and compiles its ops against the installed
   torch: install torch first, then ``pip install --no-build-isolation mmcv==2.1.0`` (what
   ``tools/setup_env.sh`` does), or pip builds it in an isolated environment that lacks torch.
-* Detectron2 (``det2_plugins``, ``configs/detectron2``) cannot be declared: it is on no package
+* Detectron2 (``det2_plugins``, ``configs/*/detectron2``) cannot be declared: it is on no package
   registry. Build it from its source against the installed torch (README, "Detectron2 in the
   same environment"; ``DETECTRON2_SOURCE`` of ``tools/setup_env.sh``). The ``detectron2`` extra
   installs only what it imports besides itself (torchvision, not declared by Detectron2).

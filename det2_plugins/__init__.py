@@ -4,7 +4,7 @@ Importing this package registers ``YOLACT`` in ``META_ARCH_REGISTRY`` and
 ``build_ghost_resnet_backbone``, ``build_ghost_resnet_dffn_backbone``,
 ``build_resnet_bucasa_fpn_backbone`` in ``BACKBONE_REGISTRY`` and ``SemanticFusionMaskHead`` in
 ``ROI_MASK_HEAD_REGISTRY``. Call :func:`add_hemaseg_config`
-on ``get_cfg()`` before merging one of ``configs/detectron2/*.yaml``.
+on ``get_cfg()`` before merging one of ``configs/*/detectron2/*.yaml``.
 
 Detectron2 is optional and not on PyPI: see the README ("Detectron2") for installing it.
 """

@@ -200,7 +200,8 @@ def build_cfg(config_file: str, opts: list) -> CfgNode:
 
     from .config import add_hemaseg_config
     if not os.path.isfile(config_file):
-        raise SystemExit(f"error: config file {config_file!r} does not exist")
+        from hemaseg.model_index import missing_config_message
+        raise SystemExit(missing_config_message(config_file))
     cfg = get_cfg()
     add_hemaseg_config(cfg)
     cfg.merge_from_file(config_file)

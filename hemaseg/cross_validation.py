@@ -2,7 +2,9 @@
 fold's earlier results may be reused (its fingerprint file), per-subset scores from a fold's
 per-image counts, the mean and sample std over folds, the summary files, and the paper's Student
 t-test between two runs (spec 000 §6.1, Table 4). Running the folds of an OpenMMLab config is
-:mod:`mmengine_plugins.cross_validation`; the command line is ``tools/cross_validate.py``."""
+:mod:`mmengine_plugins.cross_validation`; the command line is ``tools/cross_validate.py``.
+
+Paper: Wang et al., J. Multidiscip. Healthc. 17, 2024, doi:10.2147/JMDH.S492655 (docs/papers/000_msff_segnext.md)."""
 import json
 import math
 import os.path as osp

@@ -217,3 +217,17 @@ def build_composite_field(rng: np.random.Generator, cells: list, backgrounds: li
         taken[y:y + ch, x:x + cw] |= alpha > 0
         placements.append(dict(cell=int(index), y=y, x=x, h=ch, w=cw, scale=round(s, 4)))
     return np.clip(field + 0.5, 0, 255).astype(np.uint8), truth, placements
+
+
+def add_field_mode_args(parser, subject: str, default_mode: str) -> None:
+    """``--scale`` and the ``--whole-field`` / ``--single-crop`` choice of the tools that segment with an
+    mmseg model (``tools/infer.py``, ``tools/precompute_masks.py``; ``mmseg_plugins.apis.Segmenter``
+    does the work). ``subject`` starts each help text ('segmentation', 'mmseg model');
+    ``default_mode`` says what happens with neither flag."""
+    parser.add_argument('--scale', type=float, help=f'{subject}, whole-field mode: network-input pixels per image '
+                        "pixel (default: from the config's inference key)")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument('--whole-field', action='store_true', help=f'{subject}: rescale + sliding window for every '
+                      f'image, whatever its size (default: {default_mode})')
+    mode.add_argument('--single-crop', action='store_true', help=f'{subject}: resize every image to the network '
+                      'input, whatever its size (the behaviour for single-cell crops)')

@@ -105,3 +105,27 @@ def find_model(name: str, root: str = REPO_ROOT) -> ModelEntry:
     close = difflib.get_close_matches(name, [e.name for e in index], n=5)
     raise KeyError(f'no model {name!r} in the model index (configs/*/metafile.yaml)'
                    + (f'; close names: {", ".join(close)}' if close else ''))
+
+
+def renamed_config(path: str, root: str = REPO_ROOT) -> str | None:
+    """The current path of a config that was renamed (``configs/renamed.yaml``), or None.
+
+    ``path`` may be absolute or relative to the repository; only its part from ``configs/`` on is
+    looked up, so ``../hemaseg/configs/x.py`` and ``configs/x.py`` both resolve."""
+    import yaml
+    table = osp.join(root, 'configs', 'renamed.yaml')
+    norm = osp.normpath(path).replace('\\', '/')
+    key = norm[norm.rfind('configs/'):] if 'configs/' in norm else norm
+    if not osp.isfile(table):
+        return None
+    with open(table, encoding='utf-8') as f:
+        return (yaml.safe_load(f) or {}).get(key)
+
+
+def missing_config_message(path: str, root: str = REPO_ROOT) -> str:
+    """``error: PATH does not exist``, naming the new path when the config was renamed."""
+    new = renamed_config(path, root)
+    if new:
+        return (f'error: {path} does not exist: it was renamed to {new} '
+                '(issue 17: one model family per folder, OpenMMLab names; configs/renamed.yaml lists every rename)')
+    return f'error: {path} does not exist'

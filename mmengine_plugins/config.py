@@ -264,9 +264,10 @@ def load_config(args, *must_exist):
     from mmengine.config import Config
 
     import mmengine_plugins  # noqa: F401  (torch.load allow-list; configs register their modules via custom_imports)
+    from hemaseg.model_index import missing_config_message
     for path in (args.config, *must_exist):
         if not osp.isfile(path):
-            raise SystemExit(f'error: {path} does not exist')
+            raise SystemExit(missing_config_message(path))
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher

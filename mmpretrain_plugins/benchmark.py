@@ -1,6 +1,8 @@
 """The MMPretrain classifier of ``tools/benchmark.py --task cad`` (the ResNet-50 Medium-Mish of
 spec 002), built from its config (:data:`hemaseg.benchmarking.models.CAD_MODELS`) and wrapped as a
-:class:`~hemaseg.benchmarking.bench.Bench`."""
+:class:`~hemaseg.benchmarking.bench.Bench`.
+
+Paper: Diaz Resendiz et al., Cancers 15(13), 2023, doi:10.3390/cancers15133376 (docs/papers/002_explainable_cad.md)."""
 from __future__ import annotations
 
 from typing import Callable, Tuple

@@ -23,7 +23,7 @@ class UnifiedFocalLoss(nn.Module):
     formulas are read (lambda on the focal term as Eq. 11 prints it, symmetric delta
     weighting, batch-wide Tversky sums, ``ignore_index`` pixels left out).
 
-    Table A2 values per dataset are set in the configs (``configs/explainable_cad``).
+    Table A2 values per dataset are set in the configs (``configs/unet_monai``).
     """
 
     def __init__(self, lam: float = 0.5, delta: float = 0.6, gamma: float = 0.5, loss_weight: float = 1.0,

@@ -12,11 +12,10 @@ pytest.importorskip('mmseg', reason='OpenMMLab stack not installed (run tools/se
 pytest.importorskip('mmpretrain', reason='MMPretrain not installed (run tools/setup_env.sh)')
 from conftest import REPO_ROOT, run_tool  # noqa: E402
 
-# The segmentation configs (mmseg); the DenseNet-169 classifiers (*-cls*.py, mmpretrain) are tested in
-# tests/test_all_fabnet_cls.py.
-CONFIGS = sorted(p for p in glob.glob(osp.join(REPO_ROOT, 'configs', 'all_fabnet', '**', '*.py'), recursive=True)
-                 if '-cls' not in osp.basename(p))
-FABNET = osp.join(REPO_ROOT, 'configs/all_fabnet/cpu/all-fabnet_densenet169_all-idb2-wholecell-128x128_cpu-600it.py')
+# The segmentation configs of the ALL-FABNET comparison (ALL-FABNET and its baselines, each in its
+# model family's folder); the DenseNet-169 classifiers are tested in tests/test_all_fabnet_cls.py.
+CONFIGS = sorted(glob.glob(osp.join(REPO_ROOT, 'configs', '*', '*_all-idb2-wholecell-*.py')))
+FABNET = osp.join(REPO_ROOT, 'configs/all_fabnet/all-fabnet_densenet169_1xb8-600it_all-idb2-wholecell-128x128.py')
 
 
 @pytest.fixture(scope='module', autouse=True)

@@ -21,12 +21,11 @@ pytest.importorskip('mmpretrain', reason='OpenMMLab stack not installed (run too
 from cls_synthetic import CLASSES, make_class_folder_dataset  # noqa: E402
 from conftest import REPO_ROOT, load_tool, run_tool, tool_env  # noqa: E402
 
-FABNET_DIR = osp.join(REPO_ROOT, 'configs', 'all_fabnet')
-CLS_CONFIGS = sorted(glob.glob(osp.join(FABNET_DIR, 'densenet169_*-cls.py'))
-                     + glob.glob(osp.join(FABNET_DIR, 'cpu', 'densenet169_*-cls_cpu.py')))
-RAW = osp.join(FABNET_DIR, 'densenet169_all-idb2-cls.py')
-MASKED = osp.join(FABNET_DIR, 'densenet169_fabnet-masked_all-idb2-cls.py')
-ALL_VS_MM = osp.join(REPO_ROOT, 'configs', 'r_mask_rcnn', 'densenet121_all-vs-mm_cls.py')
+FABNET_DIR = osp.join(REPO_ROOT, 'configs', 'densenet_cls')  # the DenseNet-169 classifiers of ALL-FABNET Table II
+CLS_CONFIGS = sorted(glob.glob(osp.join(FABNET_DIR, 'densenet169_*.py')))
+RAW = osp.join(FABNET_DIR, 'densenet169_linear-head_1xb8-30e_all-idb2-224x224.py')
+MASKED = osp.join(FABNET_DIR, 'densenet169_linear-head_1xb8-30e_all-idb2-fabnet-masked-224x224.py')
+ALL_VS_MM = osp.join(REPO_ROOT, 'configs', 'densenet_cls', 'densenet121_linear-head_1xb1-30e_all-vs-mm-512x512.py')
 TINY_CLS = osp.join(REPO_ROOT, 'tests', 'configs', 'densenet_cls_tiny.py')
 TINY_FABNET = osp.join(REPO_ROOT, 'tests', 'configs', 'all_fabnet_tiny.py')
 TOOLS = osp.join(REPO_ROOT, 'tools')
@@ -77,8 +76,8 @@ def densenet_params(arch: str) -> tuple:
 
 def test_the_four_all_idb2_configs_exist():
     names = {osp.relpath(p, FABNET_DIR) for p in CLS_CONFIGS}
-    assert names == {'densenet169_all-idb2-cls.py', 'densenet169_fabnet-masked_all-idb2-cls.py',
-                     'cpu/densenet169_all-idb2-cls_cpu.py', 'cpu/densenet169_fabnet-masked_all-idb2-cls_cpu.py'}
+    assert names == {'densenet169_linear-head_1xb8-30e_all-idb2-224x224.py', 'densenet169_linear-head_1xb8-30e_all-idb2-fabnet-masked-224x224.py',
+                     'densenet169_linear-head_1xb8-30e_all-idb2-96x96.py', 'densenet169_linear-head_1xb8-30e_all-idb2-fabnet-masked-96x96.py'}
 
 
 @pytest.mark.parametrize('path', CLS_CONFIGS + [ALL_VS_MM], ids=lambda p: osp.relpath(p, REPO_ROOT))
@@ -105,7 +104,7 @@ def test_config_builds_the_densenet_its_name_says(path):
         if masked:
             assert steps[1]['mask_root'] == 'cell_masks'  # next to nucleus_masks/, not instead of it
         assert ds.ann_file == f'splits/fold2_{split}.txt'
-    if name.endswith('_cpu.py'):
+    if name.endswith('-96x96.py'):
         crop = [t for t in cfg.test_dataloader.dataset.pipeline if t['type'] == 'CenterCrop']
         assert crop[0]['crop_size'] == 96
     elif 'all-idb2' in name:  # the reused explainable-CAD schedule and preset

@@ -15,9 +15,8 @@ import torch.nn as nn
 pytest.importorskip('mmpretrain', reason='OpenMMLab stack not installed (run tools/setup_env.sh)')
 from conftest import REPO_ROOT  # noqa: E402
 
-CONFIGS = sorted(glob.glob(osp.join(REPO_ROOT, 'configs', 'explainable_cad', 'resnet50_*.py'))
-                 + glob.glob(osp.join(REPO_ROOT, 'configs', 'explainable_cad', 'cpu', 'resnet50_*.py')))
-NAME = re.compile(r'resnet50_(linear|medium)-(relu|mish)_(seg|noseg)_(b-all-aria|all-idb2)(_cpu)?\.py$')
+CONFIGS = sorted(glob.glob(osp.join(REPO_ROOT, 'configs', 'resnet_cls', 'resnet50_*.py')))
+NAME = re.compile(r'resnet50_(linear|medium)-(relu|mish)-head_1xb8-\d+e_(b-all-aria|all-idb2)(-segmented)?-(224|96)x(?:224|96)\.py$')
 NUM_CLASSES = {'b-all-aria': 4, 'all-idb2': 2}
 
 
@@ -60,13 +59,15 @@ def test_every_paper_variant_has_a_config():
         for act in ('relu', 'mish'):
             for seg in ('seg', 'noseg'):
                 for ds in NUM_CLASSES:
-                    assert f'resnet50_{head}-{act}_{seg}_{ds}.py' in names
-    assert len([n for n in names if n.endswith('_cpu.py')]) >= 4
+                    token = '-segmented' if seg == 'seg' else ''
+                    assert f'resnet50_{head}-{act}-head_1xb8-30e_{ds}{token}-224x224.py' in names
+    assert len([n for n in names if n.endswith('-96x96.py')]) >= 4  # the CPU-sized runs
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=[osp.basename(p) for p in CONFIGS])
 def test_config_builds_the_model_its_name_says(path):
-    head_kind, act, seg, ds, _ = NAME.search(osp.basename(path)).groups()
+    head_kind, act, ds, segmented, _ = NAME.search(osp.basename(path)).groups()
+    seg = 'seg' if segmented else 'noseg'
     cfg = load(path)
     k = NUM_CLASSES[ds]
     model = build(cfg.model)
@@ -92,7 +93,7 @@ def test_config_builds_the_model_its_name_says(path):
 
 
 def test_full_configs_follow_the_paper_schedule_and_preset():
-    cfg = load(osp.join(REPO_ROOT, 'configs', 'explainable_cad', 'resnet50_medium-mish_seg_b-all-aria.py'))
+    cfg = load(osp.join(REPO_ROOT, 'configs', 'resnet_cls', 'resnet50_medium-mish-head_1xb8-30e_b-all-aria-segmented-224x224.py'))
     opt = cfg.optim_wrapper.optimizer
     assert (opt.type, opt.lr, opt.weight_decay) == ('Adam', 1e-5, 1e-4)  # spec 002 §4.3
     assert cfg.train_dataloader.batch_size == 8 and cfg.train_cfg.max_epochs == 30
@@ -107,7 +108,7 @@ def test_full_configs_follow_the_paper_schedule_and_preset():
 
 
 def test_fold_option_selects_the_split():
-    cfg = load(osp.join(REPO_ROOT, 'configs', 'explainable_cad', 'resnet50_linear-relu_noseg_all-idb2.py'),
+    cfg = load(osp.join(REPO_ROOT, 'configs', 'resnet_cls', 'resnet50_linear-relu-head_1xb8-30e_all-idb2-224x224.py'),
                {'fold': 3})
     assert cfg.val_dataloader.dataset.ann_file == 'splits/fold3_val.txt'
 
@@ -175,7 +176,7 @@ def test_pretrained_from_config_option_uses_the_given_checkpoint(tmp_path):
     state['head.fc.weight'] = torch.zeros(1000, 2048)  # another head: ignored
     ckpt = tmp_path / 'r50_mmpretrain.pth'
     torch.save({'meta': {}, 'state_dict': state}, ckpt)
-    path = osp.join(REPO_ROOT, 'configs', 'explainable_cad', 'resnet50_medium-mish_noseg_b-all-aria.py')
+    path = osp.join(REPO_ROOT, 'configs', 'resnet_cls', 'resnet50_medium-mish-head_1xb8-30e_b-all-aria-224x224.py')
     cfg = load(path, {'model.backbone.pretrained': str(ckpt)})
     model = build(cfg.model)
     before = model.backbone.layer3[0].conv1.weight.clone()

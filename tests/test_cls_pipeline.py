@@ -17,7 +17,7 @@ from hemaseg.classification_metrics import (classification_report, confusion_mat
 
 from conftest import REPO_ROOT, have  # noqa: E402
 
-CAD = osp.join(REPO_ROOT, 'configs', 'explainable_cad')
+CAD = osp.join(REPO_ROOT, 'configs', 'resnet_cls')
 needs_mmpretrain = pytest.mark.skipif(not have('mmpretrain'),
                                       reason='OpenMMLab stack not installed (run tools/setup_env.sh)')
 
@@ -204,7 +204,7 @@ def test_train_pipeline_runs_on_an_image(tmp_path):
     from mmengine.registry import init_default_scope
 
     import mmpretrain_plugins  # noqa: F401
-    cfg = _load(osp.join(CAD, 'resnet50_medium-mish_seg_b-all-aria.py'))
+    cfg = _load(osp.join(CAD, 'resnet50_medium-mish-head_1xb8-30e_b-all-aria-segmented-224x224.py'))
     init_default_scope('mmpretrain')
     root = str(tmp_path / 'ds')
     _write_image_and_mask(root, 'a/x.png', size=(240, 260))
@@ -245,12 +245,12 @@ def test_segmented_run_without_masks_stops_with_the_mask_command(tmp_path):
     (root / 'images').mkdir(parents=True)
     loaders = [f'{s}_dataloader.dataset.data_root={root}' for s in ('train', 'val', 'test')]
     from mmengine_plugins.config import parse_cfg_options
-    seg = _load(osp.join(CAD, 'resnet50_medium-mish_seg_all-idb2.py'), parse_cfg_options(loaders))
+    seg = _load(osp.join(CAD, 'resnet50_medium-mish-head_1xb8-30e_all-idb2-segmented-224x224.py'), parse_cfg_options(loaders))
     with pytest.raises(SystemExit) as e:
         check_data_prepared(seg, 'seg.py')
     assert f'python tools/precompute_masks.py {root}' in str(e.value)
     assert osp.join(str(root), 'nucleus_masks') in str(e.value)
-    noseg = _load(osp.join(CAD, 'resnet50_medium-mish_noseg_all-idb2.py'), parse_cfg_options(loaders))
+    noseg = _load(osp.join(CAD, 'resnet50_medium-mish-head_1xb8-30e_all-idb2-224x224.py'), parse_cfg_options(loaders))
     check_data_prepared(noseg, 'noseg.py')  # no masks needed
     (root / 'nucleus_masks').mkdir()
     check_data_prepared(seg, 'seg.py')

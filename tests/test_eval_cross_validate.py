@@ -79,7 +79,7 @@ def test_default_folds_are_the_folds_on_disk(tiny_dataset, tmp_path):
 
 
 def test_coco_config_is_inspected_without_crashing():
-    info = cv.inspect_config(osp.join(REPO_ROOT, 'configs/r_mask_rcnn/r-mask-rcnn_r50_bu-ca-sa-fpn_wbc-512.py'), [])
+    info = cv.inspect_config(osp.join(REPO_ROOT, 'configs/r_mask_rcnn/r-mask-rcnn_r50_bu-ca-sa-fpn_1xb4-12k_wbc-512.py'), [])
     assert info['scope'] == 'mmdet' and info['test_template'] == 'data/wbc_coco/annotations/fold{fold}_test.json'
 
 

@@ -16,10 +16,10 @@ from mmseg.structures import SegDataSample  # noqa: E402
 from mmengine_plugins.config import add_common_args, load_config, resolve_fold  # noqa: E402
 from conftest import REPO_ROOT  # noqa: E402
 
-SEG_CONFIG = osp.join(REPO_ROOT, 'configs/segnext/segnext_mscan-t_wbc-128x128_cpu-600it.py')
-SYN_CONFIG = osp.join(REPO_ROOT, 'configs/msff_segnext/msff-segnext_mscan-t_synthetic-128x128.py')
-DET_CONFIGS = [osp.join(REPO_ROOT, c) for c in ('configs/yolact_cis/yolact-cis_ghost-r50-s4_dffn-ddam_wbc-550x550.py',
-                                               'configs/r_mask_rcnn/r-mask-rcnn_r50_bu-ca-sa-fpn_wbc-512.py')]
+SEG_CONFIG = osp.join(REPO_ROOT, 'configs/segnext/segnext_mscan-t_1xb8-600it_wbc-128x128.py')
+SYN_CONFIG = osp.join(REPO_ROOT, 'configs/msff_segnext/msff-segnext_mscan-t_1xb8-600it_synthetic-128x128.py')
+DET_CONFIGS = [osp.join(REPO_ROOT, c) for c in ('configs/yolact_cis/yolact-cis_ghost-r50-s4_dffn-ddam_1xb16-12k_wbc-550x550.py',
+                                               'configs/r_mask_rcnn/r-mask-rcnn_r50_bu-ca-sa-fpn_1xb4-12k_wbc-512.py')]
 SPLITS = ('train', 'val', 'test')
 
 

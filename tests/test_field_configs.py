@@ -1,4 +1,4 @@
-"""The configs trained for whole fields (configs/fields/): each builds its model and the single-crop
+"""The configs trained for whole fields (configs/*/*_wbc-fields-*.py): each builds its model and the single-crop
 model of the same name, and its training data are windows like whole-field inference's (128x128,
 cells off-centre, some windows without nucleus, the part beyond the image ignored), while its
 validation/test pipeline and inference scale stay those of the single-crop configs."""
@@ -25,11 +25,11 @@ def mmseg_scope():
     from mmengine.registry import DefaultScope
     with DefaultScope.overwrite_default_scope('mmseg'):
         yield
-FIELD_CONFIGS = sorted(glob.glob(osp.join(REPO_ROOT, 'configs', 'fields', '*-fields_*.py')))
+FIELD_CONFIGS = sorted(glob.glob(osp.join(REPO_ROOT, 'configs', '*', '*_wbc-fields-*.py')))
 SINGLE_CROP = {
-    'msff-segnext_mscan-t_wbc-128x128-fields_cpu-600it.py': 'configs/msff_segnext/msff-segnext_mscan-t_wbc-128x128_cpu-600it.py',
-    'segnext_mscan-t_wbc-128x128-fields_cpu-600it.py': 'configs/segnext/segnext_mscan-t_wbc-128x128_cpu-600it.py',
-    'unet-monai_wbc-128x128-fields_cpu-600it.py': 'configs/fields/unet-monai_wbc-128x128_cpu-600it.py',
+    'msff-segnext_mscan-t_1xb8-600it_wbc-fields-128x128.py': 'configs/msff_segnext/msff-segnext_mscan-t_1xb8-600it_wbc-128x128.py',
+    'segnext_mscan-t_1xb8-600it_wbc-fields-128x128.py': 'configs/segnext/segnext_mscan-t_1xb8-600it_wbc-128x128.py',
+    'unet-monai_ufl_1xb8-600it_wbc-fields-128x128.py': 'configs/unet_monai/unet-monai_ufl_1xb8-600it_wbc-128x128.py',
 }
 
 

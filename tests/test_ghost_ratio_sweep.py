@@ -11,7 +11,7 @@ import pytest
 from conftest import REPO_ROOT
 
 SWEEP = {2: 'yolact_ghost-r50-s2_fpn_1xb16-12k_wbc-550x550.py',
-         4: 'yolact_ghost-r50-s4_fpn_wbc-550x550.py',
+         4: 'yolact_ghost-r50-s4_fpn_1xb16-12k_wbc-550x550.py',
          6: 'yolact_ghost-r50-s6_fpn_1xb16-12k_wbc-550x550.py',
          8: 'yolact_ghost-r50-s8_fpn_1xb16-12k_wbc-550x550.py'}
 TABLE_2_PARAMS = {2: 13.28e6, 4: 8.16e6, 'last row': 6.44e6}
@@ -20,17 +20,17 @@ TABLE_2_PARAMS = {2: 13.28e6, 4: 8.16e6, 'last row': 6.44e6}
 @pytest.fixture(scope='module')
 def backbone_params():
     from mmengine.config import Config
-    from mmengine.registry import init_default_scope
+    from mmengine.registry import DefaultScope
 
     import mmdet_plugins  # noqa: F401  (registers GhostResNet, DFFN, YOLACTCIS)
     from mmdet.registry import MODELS
-    init_default_scope('mmdet')
     counts = {}
     for ratio, name in SWEEP.items():
         cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'yolact_cis', name))
         assert cfg.model.backbone.ghost_ratio == ratio, name
         assert cfg.model.neck.bottom_up is False and cfg.model.neck.attention is False, f'{name}: not the FPN neck'
-        counts[ratio] = sum(p.numel() for p in MODELS.build(cfg.model).backbone.parameters())
+        with DefaultScope.overwrite_default_scope('mmdet'):  # not left behind for later tests
+            counts[ratio] = sum(p.numel() for p in MODELS.build(cfg.model).backbone.parameters())
     return counts
 
 

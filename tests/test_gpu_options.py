@@ -16,8 +16,8 @@ from conftest import REPO_ROOT, TINY_CONFIG, run_tool  # noqa: E402
 from mmengine_plugins.config import (apply_amp, apply_auto_scale_lr, apply_channels_last, apply_run_options,  # noqa: E402
                                      resolve_workers)
 
-MSFF = osp.join(REPO_ROOT, 'configs/msff_segnext/msff-segnext_mscan-t_wbc-256x256.py')
-SEGNEXT = osp.join(REPO_ROOT, 'configs/segnext/segnext_mscan-t_wbc-256x256.py')
+MSFF = osp.join(REPO_ROOT, 'configs/msff_segnext/msff-segnext_mscan-t_1xb8-4k_wbc-256x256.py')
+SEGNEXT = osp.join(REPO_ROOT, 'configs/segnext/segnext_mscan-t_1xb8-4k_wbc-256x256.py')
 
 
 def test_amp_modes_configure_mmengine_amp_wrapper():
@@ -219,7 +219,7 @@ def test_mmdet_on_a_gpu_needs_mmcv_cuda_ops():
     from mmcv.ops import get_compiling_cuda_version
 
     from mmengine_plugins.config import check_mmcv_cuda_ops
-    det = Config.fromfile(osp.join(REPO_ROOT, 'configs/r_mask_rcnn/mask-rcnn_r50_fpn_wbc-512.py'))
+    det = Config.fromfile(osp.join(REPO_ROOT, 'configs/r_mask_rcnn/mask-rcnn_r50_fpn_1xb4-12k_wbc-512.py'))
     check_mmcv_cuda_ops(det, cuda=False)
     check_mmcv_cuda_ops(Config.fromfile(MSFF), cuda=True)
     if get_compiling_cuda_version() in ('', 'not available'):

@@ -191,22 +191,22 @@ def test_scale_option_overrides_the_config(whole_field):
     assert s['scale'] == (1.0, 1.0) and 'assumed trained at scale 1' in s['scale_source']
     # The repository's configs: WBC 120 px crops -> 128 / 256, synthetic 128 -> 128.
     wbc = whole_field_settings(Config.fromfile(osp.join(
-        REPO_ROOT, 'configs/msff_segnext/msff-segnext_mscan-t_wbc-128x128_cpu-600it.py')))
+        REPO_ROOT, 'configs/msff_segnext/msff-segnext_mscan-t_1xb8-600it_wbc-128x128.py')))
     assert wbc['scale'] == pytest.approx((128 / 120, 128 / 120)) and wbc['max_crop_size'] == (300, 300)
     assert wbc['stride'] == (85, 85)
-    wbc256 = whole_field_settings(Config.fromfile(osp.join(REPO_ROOT, 'configs/unet/unet_wbc-256x256.py')))
+    wbc256 = whole_field_settings(Config.fromfile(osp.join(REPO_ROOT, 'configs/unet/unet_s5-d16-fcn_1xb8-4k_wbc-256x256.py')))
     assert wbc256['scale'] == pytest.approx((256 / 120, 256 / 120)) and wbc256['crop_size'] == (256, 256)
     syn = whole_field_settings(Config.fromfile(osp.join(
-        REPO_ROOT, 'configs/msff_segnext/msff-segnext_mscan-t_synthetic-128x128.py')))
+        REPO_ROOT, 'configs/msff_segnext/msff-segnext_mscan-t_1xb8-600it_synthetic-128x128.py')))
     assert syn['scale'] == (1.0, 1.0) and syn['max_crop_size'] == (128, 128)
     # minimum component area: 0 unless the config or the caller sets it; the field-trained configs set 100
     assert wbc['min_area'] == 0 and whole_field_settings(cfg, min_area=30)['min_area'] == 30
-    for name in ('msff-segnext_mscan-t', 'segnext_mscan-t', 'unet-monai'):
+    for name in ('msff_segnext/msff-segnext_mscan-t', 'segnext/segnext_mscan-t', 'unet_monai/unet-monai_ufl'):
         fields = whole_field_settings(Config.fromfile(osp.join(
-            REPO_ROOT, f'configs/fields/{name}_wbc-128x128-fields_cpu-600it.py')))
+            REPO_ROOT, f'configs/{name}_1xb8-600it_wbc-fields-128x128.py')))
         assert fields['min_area'] == 100 and fields['scale'] == pytest.approx((128 / 120, 128 / 120))
         assert whole_field_settings(Config.fromfile(osp.join(
-            REPO_ROOT, f'configs/fields/{name}_wbc-128x128-fields_cpu-600it.py')), min_area=0)['min_area'] == 0
+            REPO_ROOT, f'configs/{name}_1xb8-600it_wbc-fields-128x128.py')), min_area=0)['min_area'] == 0
     with pytest.raises(ValueError, match='must be a number >= 0'):
         whole_field_settings(cfg, min_area=-1)
 

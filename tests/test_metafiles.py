@@ -11,8 +11,8 @@ import re
 import pytest
 
 from conftest import REPO_ROOT, have
-from hemaseg.model_index import (CONFIG_EXTS, ModelIndexError, config_folders, load_metafile,
-                                 load_model_index)
+from hemaseg.model_index import (CONFIG_EXTS, ModelIndexError, config_folders, load_metafile, load_model_index,
+                                 missing_config_message, renamed_config)
 
 RESULTS_MD = osp.join(REPO_ROOT, 'docs', 'results.md')
 INDEX = load_model_index()
@@ -42,16 +42,17 @@ def missing_metrics(results: list, text: str) -> list[str]:
 @functools.lru_cache(maxsize=None)
 def _params_of_model(framework: str, model_json: str) -> int:
     from mmengine.config import ConfigDict
-    from mmengine.registry import init_default_scope
+    from mmengine.registry import DefaultScope
     model_cfg = ConfigDict(json.loads(model_json))  # attribute access, as mmdet's detectors use
-    init_default_scope(framework)
     if framework == 'mmseg':
         from mmseg.registry import MODELS
     elif framework == 'mmdet':
         from mmdet.registry import MODELS
     else:
         from mmpretrain.registry import MODELS
-    model = MODELS.build(model_cfg)
+    # scoped to this build: a default scope left behind would send later tests' builds to this registry
+    with DefaultScope.overwrite_default_scope(framework):
+        model = MODELS.build(model_cfg)
     return sum(p.numel() for p in model.parameters())
 
 
@@ -79,7 +80,7 @@ def test_every_config_folder_has_readme_and_metafile_listing_its_configs():
             if not osp.isfile(osp.join(folder, required)):
                 problems.append(f'{name}/ has no {required}')
         problems += [f'{cfg} is in no metafile' for cfg in configs_in(folder) if cfg not in listed]
-    loose = [f for f in os.listdir(osp.join(REPO_ROOT, 'configs')) if f.endswith(CONFIG_EXTS)]
+    loose = [f for f in os.listdir(osp.join(REPO_ROOT, 'configs')) if f.endswith(CONFIG_EXTS) and f != 'renamed.yaml']
     problems += [f'configs/{f} sits outside a model-family folder' for f in loose]
     assert not problems, '\n'.join(problems)
 
@@ -139,3 +140,35 @@ def test_checks_can_fail(tmp_path):
     bad.write_text('Collections: []\nModels:\n- Name: a\n  Config: configs/x/a.py\n  In Collection: Nope\n')
     with pytest.raises(ModelIndexError, match='Nope'):
         load_metafile(str(bad))
+
+
+def test_renamed_configs_point_to_existing_files():
+    """configs/renamed.yaml (old path -> new path, issue 17): every new path exists, no old one does,
+    and the tools' error for an old path names the new one."""
+    import yaml
+    table = yaml.safe_load(open(osp.join(REPO_ROOT, 'configs', 'renamed.yaml'), encoding='utf-8'))
+    assert len(table) > 50
+    problems = [f'{old}: target {new} does not exist' for old, new in table.items()
+                if not osp.isfile(osp.join(REPO_ROOT, new))]
+    problems += [f'{old} still exists' for old in table if osp.exists(osp.join(REPO_ROOT, old))]
+    assert not problems, '\n'.join(problems)
+    old, new = next(iter(table.items()))
+    assert renamed_config(osp.join(REPO_ROOT, old)) == new
+    assert new in missing_config_message(old)
+    assert missing_config_message('configs/never_existed.py') == 'error: configs/never_existed.py does not exist'
+
+
+def test_benchmark_registry_comes_from_the_metafiles():
+    """tools/benchmark.py's model tables are the metafiles' Metadata.Benchmark entries: every model's
+    config is in the index, every group's baseline is one of its models, and the order is unique."""
+    from hemaseg.benchmarking import models
+    configs = {e.config for e in INDEX}
+    for task in models.TASKS:
+        table = models.models_of(task)
+        assert table, f'no {task} model in any metafile Benchmark entry'
+        for name, row in table.items():
+            config = row if isinstance(row, str) else row[0]
+            assert config in configs, f'{task} {name}: {config} is in no metafile'
+        assert set(models.baselines_of(task).values()) <= set(table), f'{task}: a baseline is not benchmarked'
+        orders = [b['Order'] for e in INDEX for b in e.metadata.get('Benchmark') or [] if b['Task'] == task]
+        assert len(orders) == len(set(orders)) == len(table), f'{task}: Order values repeat or names collide'

@@ -27,14 +27,14 @@ from instance_param_counts import MASK_RCNN_PAIRS, MASK_RCNN_PARTS, TOTAL_PARAMS
 from mmdet.registry import DATASETS, MODELS  # noqa: E402
 
 CONFIGS = {
-    'yolact-cis': 'configs/yolact_cis/yolact-cis_ghost-r50-s4_dffn-ddam_wbc-550x550.py',
-    'yolact-ghost-fpn': 'configs/yolact_cis/yolact_ghost-r50-s4_fpn_wbc-550x550.py',
-    'yolact-ghost-fpn-ddam': 'configs/yolact_cis/yolact_ghost-r50-s4_fpn-ddam_wbc-550x550.py',
-    'yolact-r50': 'configs/yolact_cis/yolact_r50_fpn_wbc-550x550.py',
-    'r-mask-rcnn': 'configs/r_mask_rcnn/r-mask-rcnn_r50_bu-ca-sa-fpn_wbc-512.py',
-    'mask-rcnn': 'configs/r_mask_rcnn/mask-rcnn_r50_fpn_wbc-512.py',
-    'mask-rcnn-bu-ca-sa-fpn': 'configs/r_mask_rcnn/mask-rcnn_r50_bu-ca-sa-fpn_wbc-512.py',
-    'mask-rcnn-fusion-mask-head': 'configs/r_mask_rcnn/mask-rcnn_r50_fpn_fusion-mask-head_wbc-512.py',
+    'yolact-cis': 'configs/yolact_cis/yolact-cis_ghost-r50-s4_dffn-ddam_1xb16-12k_wbc-550x550.py',
+    'yolact-ghost-fpn': 'configs/yolact_cis/yolact_ghost-r50-s4_fpn_1xb16-12k_wbc-550x550.py',
+    'yolact-ghost-fpn-ddam': 'configs/yolact_cis/yolact_ghost-r50-s4_fpn-ddam_1xb16-12k_wbc-550x550.py',
+    'yolact-r50': 'configs/yolact_cis/yolact_r50_fpn_1xb16-12k_wbc-550x550.py',
+    'r-mask-rcnn': 'configs/r_mask_rcnn/r-mask-rcnn_r50_bu-ca-sa-fpn_1xb4-12k_wbc-512.py',
+    'mask-rcnn': 'configs/r_mask_rcnn/mask-rcnn_r50_fpn_1xb4-12k_wbc-512.py',
+    'mask-rcnn-bu-ca-sa-fpn': 'configs/r_mask_rcnn/mask-rcnn_r50_bu-ca-sa-fpn_1xb4-12k_wbc-512.py',
+    'mask-rcnn-fusion-mask-head': 'configs/r_mask_rcnn/mask-rcnn_r50_fpn_fusion-mask-head_1xb4-12k_wbc-512.py',
 }
 GHOST_S4_PARAMS = 8_153_504  # hemaseg's Ghost-ResNet-50, S = 4, no FC (spec 001 Table 2: 8.16 M)
 RESNET50_PARAMS = 23_508_032  # torchvision / mmdet ResNet-50 without FC

@@ -31,10 +31,10 @@ def n_params(m):
 def test_parameter_counts_match_the_spec():
     # spec 000 §2.1: plain SegNeXt-T with 2 classes has 4,225,378 parameters and the
     # released MSFF-SegNeXt, dead encoder EGAs removed, 6,138,072.
-    assert n_params(build('segnext/segnext_mscan-t_wbc-256x256.py')) == 4_225_378
-    assert n_params(build('msff_segnext/msff-segnext_mscan-t_wbc-256x256.py')) == 6_138_072
+    assert n_params(build('segnext/segnext_mscan-t_1xb8-4k_wbc-256x256.py')) == 4_225_378
+    assert n_params(build('msff_segnext/msff-segnext_mscan-t_1xb8-4k_wbc-256x256.py')) == 6_138_072
     # spec 000 §2.4: a separate second Hamburger (131,840) and align (66,048) add 197,888.
-    separate = build('msff_segnext/msff-segnext-sobel-multi-separate_mscan-t_wbc-256x256.py')
+    separate = build('msff_segnext/msff-segnext-sobel-multi-separate_mscan-t_1xb8-4k_wbc-256x256.py')
     assert n_params(separate) == 6_138_072 + 197_888
 
 
@@ -103,7 +103,7 @@ def test_plain_encoder_decoder_gives_a_clear_error():
 
 
 def test_segmentor_hands_the_unnormalised_rgb_image_to_the_head():
-    model = build('msff_segnext/msff-segnext_mscan-t_wbc-256x256.py').eval()
+    model = build('msff_segnext/msff-segnext_mscan-t_1xb8-4k_wbc-256x256.py').eval()
     bgr = torch.randint(0, 256, (3, 64, 64), dtype=torch.uint8)
     data = model.data_preprocessor(dict(inputs=[bgr]), training=False)
     feats = model.extract_feat(data['inputs'])
@@ -115,7 +115,7 @@ def test_segmentor_hands_the_unnormalised_rgb_image_to_the_head():
 
 
 def test_bf16_autocast_forward_and_backward():
-    model = build('msff_segnext/msff-segnext_mscan-t_wbc-256x256.py').train()
+    model = build('msff_segnext/msff-segnext_mscan-t_1xb8-4k_wbc-256x256.py').train()
     x = torch.randn(2, 3, 64, 64)
     with torch.autocast('cpu', dtype=torch.bfloat16):
         feats = model.extract_feat(x)

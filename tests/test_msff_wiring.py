@@ -32,7 +32,7 @@ import mmseg_plugins  # noqa: E402,F401
 from conftest import REPO_ROOT  # noqa: E402
 
 register_all_modules(init_default_scope=True)
-CONFIG = osp.join(REPO_ROOT, 'configs', 'msff_segnext', 'msff-segnext_mscan-t_wbc-256x256.py')
+CONFIG = osp.join(REPO_ROOT, 'configs', 'msff_segnext', 'msff-segnext_mscan-t_1xb8-4k_wbc-256x256.py')
 SIZE = 64
 # (num_hamburgers, share_hamburger): Table 6 "One", "Multi" (shared, the paper's), and the separate variant (A4)
 VARIANTS = [(1, True), (2, True), (2, False)]

@@ -225,8 +225,9 @@ def test_metric_scores_extra_predictions_by_hand(tmp_path):
 
 
 PROJECT_SEG_CONFIGS = sorted(
-    p for pattern in ('handcrafted_*.py', 'ensemble_*.py', 'cpu/ensemble_*.py')
-    for p in __import__('glob').glob(osp.join(REPO_ROOT, 'configs', 'explainable_cad', pattern)))
+    p for folder in ('handcrafted_nucleus', 'nucleus_ensemble')
+    for p in __import__('glob').glob(osp.join(REPO_ROOT, 'configs', folder, '*.py')))
+assert len(PROJECT_SEG_CONFIGS) == 9, PROJECT_SEG_CONFIGS  # 3 handcrafted + 3 ensembles x 2 input sizes
 
 
 @pytest.mark.parametrize('path', PROJECT_SEG_CONFIGS, ids=lambda p: osp.relpath(p, REPO_ROOT))

@@ -1,4 +1,4 @@
-"""The design's entry point ``python tools/train.py configs/msff_segnext/msff-segnext_mscan-t_sn-am-512x512.py``: the config
+"""The design's entry point ``python tools/train.py configs/msff_segnext/msff-segnext_mscan-t_1xb2-100e_sn-am-512x512.py``: the config
 (MSFF-SegNeXt, SN-AM converter layout, the paper's schedule), the clear stop when data/sn_am is
 missing (mmengine_plugins.data_check), and two training iterations on a tiny SN-AM set made by the
 converter itself."""
@@ -19,7 +19,7 @@ from conftest import REPO_ROOT, run_tool  # noqa: E402
 from hemaseg.data.sn_am import convert_sn_am  # noqa: E402
 from mmengine_plugins.data_check import check_data_prepared, missing_data_message  # noqa: E402
 
-CONFIG = osp.join(REPO_ROOT, 'configs', 'msff_segnext/msff-segnext_mscan-t_sn-am-512x512.py')
+CONFIG = osp.join(REPO_ROOT, 'configs', 'msff_segnext/msff-segnext_mscan-t_1xb2-100e_sn-am-512x512.py')
 SCHEDULE = osp.join(REPO_ROOT, 'configs', '_base_', 'schedules', 'paper_adamw_100e.py')
 CONVERTER = 'python tools/dataset_converters/sn_am.py'
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')

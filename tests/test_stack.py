@@ -34,9 +34,9 @@ def _build_openmmlab(config: str, registry_module: str):
 
 
 def test_every_framework_builds_in_one_process():
-    mmseg_model = _build_openmmlab('configs/msff_segnext/msff-segnext_mscan-t_synthetic-128x128.py',
+    mmseg_model = _build_openmmlab('configs/msff_segnext/msff-segnext_mscan-t_1xb8-600it_synthetic-128x128.py',
                                    'mmseg.registry')
-    mmdet_model = _build_openmmlab('configs/r_mask_rcnn/r-mask-rcnn_r50_bu-ca-sa-fpn_wbc-512.py', 'mmdet.registry')
+    mmdet_model = _build_openmmlab('configs/r_mask_rcnn/r-mask-rcnn_r50_bu-ca-sa-fpn_1xb4-12k_wbc-512.py', 'mmdet.registry')
 
     from mmengine.registry import DefaultScope
     from mmpretrain.registry import MODELS as PRETRAIN_MODELS
@@ -63,7 +63,7 @@ def test_every_framework_builds_in_one_process():
     from det2_plugins import add_hemaseg_config
     cfg = get_cfg()
     add_hemaseg_config(cfg)
-    cfg.merge_from_file(osp.join(REPO_ROOT, 'configs/detectron2/r-mask-rcnn_r50_bu-ca-sa-fpn_wbc-512.yaml'))
+    cfg.merge_from_file(osp.join(REPO_ROOT, 'configs/r_mask_rcnn/detectron2/r-mask-rcnn_r50_bu-ca-sa-fpn_1xb4-12k_wbc-512.yaml'))
     cfg.MODEL.DEVICE = 'cpu'
     d2_model = build_model(cfg).eval()
     with torch.no_grad():

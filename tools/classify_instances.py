@@ -5,14 +5,14 @@
         [--device cpu] [--save-inputs] [--no-overlays] [--cls-cfg-options KEY=VALUE ...]
 
 1. An MMDetection instance-segmentation model (DET_CONFIG + DET_CKPT, e.g. R-Mask R-CNN,
-   ``configs/r_mask_rcnn/r-mask-rcnn_r50_bu-ca-sa-fpn_wbc-512.py``) finds the cells; instances
+   ``configs/r_mask_rcnn/r-mask-rcnn_r50_bu-ca-sa-fpn_1xb4-12k_wbc-512.py``) finds the cells; instances
    scoring at least ``--score-thr`` are kept, whatever their label (every instance is a cell).
 2. ``--mode mask`` (default; the "segmented image" of spec 004 §2.3): the image with every pixel
    outside the union of the kept masks set to black is classified once. ``--mode crop``: each
    kept cell's box is cropped and classified, and the cells' probabilities are aggregated per
    image (``--aggregate``: mean | max | vote, see ``hemaseg/instance_classification.py``).
 3. The classifier is an MMPretrain config + checkpoint (CLS_CONFIG + CLS_CKPT, e.g.
-   ``configs/r_mask_rcnn/densenet121_all-vs-mm_cls.py``): each input goes through the config's
+   ``configs/densenet_cls/densenet121_linear-head_1xb1-30e_all-vs-mm-512x512.py``): each input goes through the config's
    test pipeline (minus the file loading, and minus ``MaskOutsideNucleus``: the masking is done
    here, from the detections, exactly as MaskOutsideNucleus does it with precomputed masks) and
    its data preprocessor; the class probabilities are the softmax of its logits. Class names

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup_env.sh
 PY=.venv/bin/python
-CONFIG=configs/msff_segnext/msff-segnext_mscan-t_synthetic-128x128.py
+CONFIG=configs/msff_segnext/msff-segnext_mscan-t_1xb8-600it_synthetic-128x128.py
 WORK=${WORK_DIR:-work_dirs/demo}
 DATA=data/synthetic_nucleus
 if [ ! -f "$DATA/meta.json" ]; then

@@ -1,8 +1,8 @@
 #!/usr/bin/env python
-"""Train / evaluate the Detectron2 configs of ``configs/detectron2`` (YOLACT-CIS, YOLACT-R50,
+"""Train / evaluate the Detectron2 configs of ``configs/*/detectron2`` (YOLACT-CIS, YOLACT-R50,
 R-Mask R-CNN, Mask R-CNN) with Detectron2's ``DefaultTrainer`` and ``COCOEvaluator``.
 
-    python tools/det2_train_net.py --config-file configs/detectron2/yolact-cis_ghost-r50-s4_dffn-ddam_wbc-550.yaml
+    python tools/det2_train_net.py --config-file configs/yolact_cis/detectron2/yolact-cis_ghost-r50-s4_dffn-ddam_1xb16-12k_wbc-550.yaml
     python tools/det2_train_net.py --config-file CONFIG --num-gpus 8
     python tools/det2_train_net.py --config-file CONFIG --eval-only MODEL.WEIGHTS work_dirs/x/model_final.pth
     python tools/det2_train_net.py --config-file CONFIG --resume          # continue from OUTPUT_DIR/last_checkpoint

@@ -38,10 +38,10 @@ from hemaseg.gpu_check import Budget, Part, PartResult, format_report
 
 FRAMEWORKS = ('mmseg', 'mmdet', 'mmpretrain', 'detectron2')
 DEFAULT_MODELS = {
-    'mmseg': ('MSFF-SegNeXt', 'configs/msff_segnext/msff-segnext_mscan-t_wbc-256x256.py'),
-    'mmdet': ('YOLACT-CIS', 'configs/yolact_cis/yolact-cis_ghost-r50-s4_dffn-ddam_wbc-550x550.py'),
-    'mmpretrain': ('ResNet-50 Medium-Mish', 'configs/explainable_cad/resnet50_medium-mish_noseg_all-idb2.py'),
-    'detectron2': ('R-Mask R-CNN', 'configs/detectron2/r-mask-rcnn_r50_bu-ca-sa-fpn_wbc-512.yaml'),
+    'mmseg': ('MSFF-SegNeXt', 'configs/msff_segnext/msff-segnext_mscan-t_1xb8-4k_wbc-256x256.py'),
+    'mmdet': ('YOLACT-CIS', 'configs/yolact_cis/yolact-cis_ghost-r50-s4_dffn-ddam_1xb16-12k_wbc-550x550.py'),
+    'mmpretrain': ('ResNet-50 Medium-Mish', 'configs/resnet_cls/resnet50_medium-mish-head_1xb8-30e_all-idb2-224x224.py'),
+    'detectron2': ('R-Mask R-CNN', 'configs/r_mask_rcnn/detectron2/r-mask-rcnn_r50_bu-ca-sa-fpn_1xb4-12k_wbc-512.yaml'),
 }
 DATA_OF = {'mmseg': 'seg', 'mmdet': 'coco', 'mmpretrain': 'cls', 'detectron2': 'coco'}
 

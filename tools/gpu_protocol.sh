@@ -75,8 +75,8 @@ run_seg() {
     log "WBC protocol: MSFF-SegNeXt and SegNeXt-T, 5 folds each, $SEG_ITERS iterations, all at once (budget $SEG_MIN min)"
     local pids=() name config
     for name in msff-segnext segnext-t; do
-        config=configs/msff_segnext/msff-segnext_mscan-t_wbc-256x256.py
-        [ $name = segnext-t ] && config=configs/segnext/segnext_mscan-t_wbc-256x256.py
+        config=configs/msff_segnext/msff-segnext_mscan-t_1xb8-4k_wbc-256x256.py
+        [ $name = segnext-t ] && config=configs/segnext/segnext_mscan-t_1xb8-4k_wbc-256x256.py
         # shellcheck disable=SC2086  (FOLDS is a list of numbers)
         timeout "$((SEG_MIN * 60))" "$PY" tools/cross_validate.py run "$config" --folds $FOLDS --parallel "$(wc -w <<< "$FOLDS")" \
             "${amp_seg[@]}" --cudnn-benchmark --workers auto --work-dir "$OUT/seg/$name" \
@@ -105,13 +105,16 @@ EOF
     fi
 }
 
+# The Detectron2 YAML of a config stem: configs/<family>/detectron2/<stem>.yaml.
+det2_config() { ls configs/*/detectron2/"$1".yaml; }
+
 run_det() {
-    local t0=$SECONDS configs=(yolact_r50_fpn_wbc-550 yolact-cis_ghost-r50-s4_dffn-ddam_wbc-550 mask-rcnn_r50_fpn_wbc-512
-                               r-mask-rcnn_r50_bu-ca-sa-fpn_wbc-512 mask-rcnn_r50_bu-ca-sa-fpn_wbc-512 mask-rcnn_r50_fpn_fusion-mask-head_wbc-512)
+    local t0=$SECONDS configs=(yolact_r50_fpn_1xb16-12k_wbc-550 yolact-cis_ghost-r50-s4_dffn-ddam_1xb16-12k_wbc-550 mask-rcnn_r50_fpn_1xb4-12k_wbc-512
+                               r-mask-rcnn_r50_bu-ca-sa-fpn_1xb4-12k_wbc-512 mask-rcnn_r50_bu-ca-sa-fpn_1xb4-12k_wbc-512 mask-rcnn_r50_fpn_fusion-mask-head_1xb4-12k_wbc-512)
     log "Detectron2: ${#configs[@]} configs, full schedules on fold 0, all at once (budget $DET_MIN min)"
     local pids=() c
     for c in "${configs[@]}"; do
-        timeout "$((DET_MIN * 60))" "$PY" tools/det2_train_net.py --config-file "configs/detectron2/$c.yaml" \
+        timeout "$((DET_MIN * 60))" "$PY" tools/det2_train_net.py --config-file "$(det2_config "$c")" \
             DATASETS.COCO_ROOT "$OUT/data/wbc_coco" DATASETS.TEST '("wbc_coco_fold0_val",)' DATALOADER.NUM_WORKERS 2 \
             "${amp_det[@]}" ${DET_ITERS:+SOLVER.MAX_ITER $DET_ITERS} OUTPUT_DIR "$OUT/det/$c" > "$OUT/det_$c.log" 2>&1 &
         pids+=($!)
@@ -126,7 +129,7 @@ run_det() {
         local iters ap=("-" "-")
         iters=$(grep -o '"iteration": [0-9]*' "$OUT/det/$c/metrics.json" 2>/dev/null | tail -n 1 | grep -o '[0-9]*$' || echo 0)
         if [ -f "$OUT/det/$c/model_final.pth" ]; then
-            "$PY" tools/det2_train_net.py --config-file "configs/detectron2/$c.yaml" --eval-only \
+            "$PY" tools/det2_train_net.py --config-file "$(det2_config "$c")" --eval-only \
                 DATASETS.COCO_ROOT "$OUT/data/wbc_coco" DATASETS.TEST '("wbc_coco_fold0_test",)' \
                 MODEL.WEIGHTS "$OUT/det/$c/model_final.pth" OUTPUT_DIR "$OUT/det/$c/test" > "$OUT/det_${c}_test.log" 2>&1 || true
             mapfile -t ap < <(grep -A 3 'Evaluation results for segm' "$OUT/det_${c}_test.log" | tail -n 1 | awk -F'|' '{print $2}'; \

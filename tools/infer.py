@@ -31,7 +31,7 @@ prints how many predicted components it removed.
 ``--min-area A`` (whole-field mode, no gate needed): components smaller than A network-input pixels
 are removed from the prediction, A / scale**2 pixels of the field, so the threshold means the same
 at any ``--scale``. Default: the config's ``inference.min_area`` (the field-trained configs in
-``configs/fields/`` set 100, under a third of the smallest 1 % of WBC training nuclei), else 0.
+``*_wbc-fields-*`` set 100, under a third of the smallest 1 % of WBC training nuclei), else 0.
 
 Instance segmentation (mmdet configs, ``default_scope = 'mmdet'``): ``DIR/overlays/<name>.png``
 (each instance's contour and score), ``DIR/instances/<name>.png`` (16-bit instance ids) and
@@ -107,13 +107,8 @@ def main(argv=None):
     ap.add_argument('--label', type=int, default=1, help='segmentation: class whose contour is drawn (1: nucleus)')
     ap.add_argument('--min-area', type=float, help='segmentation, whole-field mode: remove predicted components '
                     'smaller than this many network-input pixels (default: the config\'s inference.min_area, else 0)')
-    ap.add_argument('--scale', type=float, help='segmentation, whole-field mode: network-input pixels per image '
-                    'pixel (default: from the config\'s inference key)')
-    mode = ap.add_mutually_exclusive_group()
-    mode.add_argument('--whole-field', action='store_true', help='segmentation: rescale + sliding window for '
-                      'every input, whatever its size')
-    mode.add_argument('--single-crop', action='store_true', help='segmentation: resize every input to the network '
-                      'input, whatever its size (the behaviour for single-cell crops)')
+    from hemaseg.field_eval import add_field_mode_args
+    add_field_mode_args(ap, 'segmentation', "whole-field for images larger than the config's largest crop")
     ap.add_argument('--gate', choices=('none', 'handcrafted'), default='none',
                     help='segmentation: "handcrafted" keeps the predicted class --label only where the handcrafted '
                     'nucleus mask (spec 002, Algorithm 1) agrees, then removes components under --gate-min-area '

@@ -11,10 +11,10 @@ of tools/dataset_converters/class_folders.py), writes ``DATASET_ROOT/nucleus_mas
 (uint8, 255 = nucleus, 0 = rest, the image's size), which the ``MaskOutsideNucleus`` transform
 of the Segmented configs reads. ``--mask-dir-name`` writes another folder instead, so that
 several kinds of masks coexist, e.g. the ALL-FABNET whole-cell masks read by
-``configs/all_fabnet/densenet169_fabnet-masked_all-idb2-cls.py``::
+``configs/densenet_cls/densenet169_linear-head_1xb8-30e_all-idb2-fabnet-masked-224x224.py``::
 
     python tools/precompute_masks.py data/all_idb2_cls --method deep --mask-dir-name cell_masks \\
-        --config configs/all_fabnet/all-fabnet_densenet169_all-idb2-wholecell-256x256.py --checkpoint FABNET_CKPT
+        --config configs/all_fabnet/all-fabnet_densenet169_1xb8-4k_all-idb2-wholecell-256x256.py --checkpoint FABNET_CKPT
 
 Methods (spec 002 §2.1-2.3, Table 3's HM / DEEP / Ensemble):
 
@@ -207,13 +207,8 @@ def main(argv=None):
     ap.add_argument('--mask-dir-name', type=check_mask_dir_name, default=MASK_DIR,
                     help=f'folder written next to images/ (default {MASK_DIR}; e.g. cell_masks for whole-cell '
                     'masks, read by MaskOutsideNucleus(mask_root=...))')
-    ap.add_argument('--scale', type=float, help='mmseg model, whole-field mode: network-input pixels per image '
-                    'pixel (default: from the config\'s inference key)')
-    mode = ap.add_mutually_exclusive_group()
-    mode.add_argument('--whole-field', action='store_true', help='mmseg model: rescale + sliding window for every '
-                      'image, whatever its size (default: only for images larger than the config\'s largest crop)')
-    mode.add_argument('--single-crop', action='store_true', help='mmseg model: resize every image to the network '
-                      'input, whatever its size')
+    from hemaseg.field_eval import add_field_mode_args
+    add_field_mode_args(ap, 'mmseg model', "only for images larger than the config's largest crop")
     ap.add_argument('--min-area', type=int, default=150,
                     help='ensemble: area opening after the AND, in pixels (default 150, Table A1)')
     ap.add_argument('--overwrite', action='store_true', help='recompute every mask (default: keep those written '

@@ -1,8 +1,8 @@
 # Ghost ratio sweep, spec 001 Table 2 (backbone ratio S with YOLACT's FPN, no DFFN, no DDAM):
 # the text's third ratio ("S = 2, 4 and 6"): the repository's reading of Table 2's last row (spec 001 §2.1, departure: the parameter differences between rows fit S = 6, not the printed 8).
-# The S = 4 row is yolact_ghost-r50-s4_fpn_wbc-550x550.py, the ResNet row yolact_r50_fpn_wbc-550x550.py;
+# The S = 4 row is yolact_ghost-r50-s4_fpn_1xb16-12k_wbc-550x550.py, the ResNet row yolact_r50_fpn_1xb16-12k_wbc-550x550.py;
 # batch 16 on one GPU, the 12k-iteration SGD schedule of the YOLACT base. Named by the OpenMMLab rule
 # (configs/README.md).
 #   python tools/train.py configs/yolact_cis/yolact_ghost-r50-s6_fpn_1xb16-12k_wbc-550x550.py
-_base_ = ['./yolact_ghost-r50-s4_fpn_wbc-550x550.py']
+_base_ = ['./yolact_ghost-r50-s4_fpn_1xb16-12k_wbc-550x550.py']
 model = dict(backbone=dict(ghost_ratio=6))

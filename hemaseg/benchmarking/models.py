@@ -1,5 +1,6 @@
-"""The benchmarked models of ``tools/benchmark.py``: the one place that names them, with their
-configs (paths relative to the repository root), input sizes and the baseline of each group.
+"""The benchmarked models of ``tools/benchmark.py``, read from the model index
+(``configs/*/metafile.yaml``, ``Metadata.Benchmark``): their configs (paths relative to the
+repository root), input sizes and the baseline of each group.
 
 The tables are plain data; the framework adapters build a model from its entry.
 """
@@ -8,34 +9,28 @@ import os.path as osp
 # configs are named from the repository root (this file is hemaseg/benchmarking/models.py)
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-MODELS = {
-    'SegNeXt-T': 'configs/segnext/segnext_mscan-t_wbc-256x256.py',
-    'MSFF-SegNeXt': 'configs/msff_segnext/msff-segnext_mscan-t_wbc-256x256.py',
-    'U-Net': 'configs/unet/unet_wbc-256x256.py',
-    'R2U-Net': 'configs/r2unet/r2unet_wbc-256x256.py',
-    'DeepLabV3': 'configs/deeplabv3/deeplabv3_r50_wbc-256x256.py',
-    'MONAI U-Net': 'configs/explainable_cad/unet-monai_ufl_wbc-jtsc-256x256.py',
-    'ALL-FABNET': 'configs/all_fabnet/all-fabnet_densenet169_all-idb2-wholecell-256x256.py',
-    'ALL-FABNET w/o FAB': 'configs/all_fabnet/all-fabnet-no-fab_densenet169_all-idb2-wholecell-256x256.py',
-}
-BASELINE = 'SegNeXt-T'
+
+def _registry(task: str) -> list:
+    """``(name, config, benchmark metadata)`` of the models that ``configs/*/metafile.yaml`` enters
+    in the benchmark of ``task`` (``Metadata.Benchmark``: Task, Name, Baseline, Order and, per task,
+    Input or Kind), in their ``Order``."""
+    from hemaseg.model_index import load_model_index
+    rows = [(b['Name'], entry.config, b) for entry in load_model_index(REPO_ROOT)
+            for b in entry.metadata.get('Benchmark') or [] if b['Task'] == task]
+    return sorted(rows, key=lambda row: row[2]['Order'])
+
+
+# The registry is the model index's: adding a model to a benchmark is a Benchmark entry in its
+# metafile, not an edit here.
+MODELS = {name: config for name, config, _ in _registry('seg')}
+BASELINE = next(b['Baseline'] for _, _, b in _registry('seg'))
 # name: (config, input size, baseline of its group)
-DET_MODELS = {
-    'YOLACT-R50': ('configs/yolact_cis/yolact_r50_fpn_wbc-550x550.py', 550, 'YOLACT-R50'),
-    'YOLACT-CIS': ('configs/yolact_cis/yolact-cis_ghost-r50-s4_dffn-ddam_wbc-550x550.py', 550, 'YOLACT-R50'),
-    'Mask R-CNN': ('configs/r_mask_rcnn/mask-rcnn_r50_fpn_wbc-512.py', 512, 'Mask R-CNN'),
-    'R-Mask R-CNN': ('configs/r_mask_rcnn/r-mask-rcnn_r50_bu-ca-sa-fpn_wbc-512.py', 512, 'Mask R-CNN'),
-}
+DET_MODELS = {name: (config, b['Input'], b['Baseline']) for name, config, b in _registry('det')}
 # The explainable-CAD pipeline of spec 002, name: (config, kind). The kind says how it runs:
 # 'handcrafted' (Algorithm 1 with the config's Table A1 parameters, no network), 'segmentor' (an
 # mmseg model: predict + training step), 'ensemble' (inference only) and 'classifier' (MMPretrain).
-CAD_MODELS = {
-    'Handcrafted': ('configs/explainable_cad/handcrafted_wbc-jtsc.py', 'handcrafted'),
-    'MONAI U-Net': ('configs/explainable_cad/unet-monai_ufl_wbc-jtsc-256x256.py', 'segmentor'),
-    'Ensemble': ('configs/explainable_cad/ensemble_unet-monai_wbc-jtsc.py', 'ensemble'),
-    'ResNet-50 Medium-Mish': ('configs/explainable_cad/resnet50_medium-mish_seg_b-all-aria.py', 'classifier'),
-}
-CAD_BASELINE = 'MONAI U-Net'
+CAD_MODELS = {name: (config, b['Kind']) for name, config, b in _registry('cad')}
+CAD_BASELINE = next(b['Baseline'] for _, _, b in _registry('cad'))
 CLASSIFIER_SIZE = 224  # spec 002 §4.3: the classifier's input, whatever the segmentation size
 
 TASKS = ('seg', 'det', 'cad')

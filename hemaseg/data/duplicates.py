@@ -428,3 +428,19 @@ def add_near_dup_options(parser: argparse.ArgumentParser) -> None:
 def near_dup_distance_of(args: argparse.Namespace) -> int | None:
     """The ``near_dup_distance`` for a converter from the options of :func:`add_near_dup_options` (None: off)."""
     return None if args.no_near_dup or args.near_dup_distance < 0 else args.near_dup_distance
+
+
+def add_split_options(parser: argparse.ArgumentParser) -> None:
+    """Add the split options every converter shares: ``--seed``, ``--folds`` and the near-duplicate
+    options of :func:`add_near_dup_options`."""
+    from .splits import FOLDS_HELP, NUM_FOLDS
+    parser.add_argument('--seed', type=int, default=0, help='split seed (default 0)')
+    parser.add_argument('--folds', type=int, choices=range(1, NUM_CHUNKS + 1), default=NUM_FOLDS, metavar='N',
+                        help=FOLDS_HELP)
+    add_near_dup_options(parser)
+
+
+def split_kwargs(args: argparse.Namespace) -> dict:
+    """The keyword arguments of a converter function from the options of :func:`add_split_options`:
+    ``seed``, ``num_folds`` and ``near_dup_distance``."""
+    return dict(seed=args.seed, num_folds=args.folds, near_dup_distance=near_dup_distance_of(args))

@@ -253,3 +253,11 @@ def verify_splits(root: PathLike) -> dict:
         raise DatasetError(f'invalid splits in {root}:\n  ' + '\n  '.join(dict.fromkeys(problems)))
     return {'num_images': len(all_stems),
             'folds': [{name: len(fold[name]) for name in SPLIT_NAMES} for fold in folds]}
+
+
+def report_ready(root: PathLike) -> dict:
+    """Verify a converted dataset's splits (:func:`verify_splits`) and say it is ready: the last step of
+    every converter command line."""
+    report = verify_splits(root)
+    print(f'splits verified; dataset ready in {root}')
+    return report

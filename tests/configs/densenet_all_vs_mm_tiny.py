@@ -1,7 +1,7 @@
-# configs/r_mask_rcnn/densenet121_all-vs-mm_cls.py shrunk for tests: the same classes ('ALL', 'MM'),
+# configs/densenet_cls/densenet121_linear-head_1xb1-30e_all-vs-mm-512x512.py shrunk for tests: the same classes ('ALL', 'MM'),
 # pipeline steps (MaskOutsideNucleus, long-side resize + black padding to a square) and model type,
 # with a tiny DenseNet (17 output channels) at 32x32.
-_base_ = ['../../configs/r_mask_rcnn/densenet121_all-vs-mm_cls.py']
+_base_ = ['../../configs/densenet_cls/densenet121_linear-head_1xb1-30e_all-vs-mm-512x512.py']
 model = dict(backbone=dict(arch=dict(_delete_=True, growth_rate=8, depths=(1, 1, 1, 1), init_channels=16)),
              head=dict(in_channels=17))
 input_size = 32

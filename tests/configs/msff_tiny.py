@@ -1,6 +1,6 @@
 # A narrow, shallow MSFF-SegNeXt on 64x64 synthetic crops: exercises the full training,
 # checkpoint and evaluation path of the real configs in seconds on a CPU.
-_base_ = ['../../configs/msff_segnext/msff-segnext_mscan-t_synthetic-128x128.py']
+_base_ = ['../../configs/msff_segnext/msff-segnext_mscan-t_1xb8-600it_synthetic-128x128.py']
 model = dict(
     backbone=dict(embed_dims=[16, 32, 32, 64], depths=[1, 1, 1, 1], mlp_ratios=[2, 2, 2, 2]),
     decode_head=dict(in_channels=[32, 32, 64], channels=64, ham_channels=64))

@@ -1,7 +1,7 @@
 # R-Mask R-CNN (the real model: ResNet-50 + B-U-CA-SA FPN + Mask R-CNN heads) on 128x128
 # images for a few CPU iterations: exercises training, checkpointing and COCO evaluation.
 # The test passes the data root (train/val/test datasets and evaluators) with --cfg-options.
-_base_ = ['../../configs/r_mask_rcnn/r-mask-rcnn_r50_bu-ca-sa-fpn_wbc-512.py']
+_base_ = ['../../configs/r_mask_rcnn/r-mask-rcnn_r50_bu-ca-sa-fpn_1xb4-12k_wbc-512.py']
 img_scale = (128, 128)
 # Few proposals and RoIs (the 4-conv mask head dominates CPU time); every detection is kept
 # so that an untrained model still has results to score.

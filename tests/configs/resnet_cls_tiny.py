@@ -1,7 +1,7 @@
 # The Segmented-Mish-Medium classifier shrunk for tests: ResNet-18 body (every ReLU -> Mish), the
 # Medium head with narrow hidden layers, 32x32 inputs, one epoch of batch 3 (2 iterations on the
 # 6 training images of tests/cls_synthetic.py). The data root comes from --cfg-options.
-_base_ = ['../../configs/explainable_cad/resnet50_medium-mish_seg_b-all-aria.py']
+_base_ = ['../../configs/resnet_cls/resnet50_medium-mish-head_1xb8-30e_b-all-aria-segmented-224x224.py']
 model = dict(backbone=dict(depth=18),
              head=dict(num_classes=3, in_channels=512, mid_channels=[32, 16]))
 _resize_crop = [dict(type='ResizeEdge', scale=36, edge='short', interpolation='bilinear'),

@@ -1,7 +1,7 @@
 # YOLACT-CIS (the real model: Ghost-ResNet-50 S=4 + DFFN + DDAM) on 128x128 images for a few
 # CPU iterations: exercises training, checkpointing and COCO evaluation of the real config.
 # The test passes the data root (train/val/test datasets and evaluators) with --cfg-options.
-_base_ = ['../../configs/yolact_cis/yolact-cis_ghost-r50-s4_dffn-ddam_wbc-550x550.py']
+_base_ = ['../../configs/yolact_cis/yolact-cis_ghost-r50-s4_dffn-ddam_1xb16-12k_wbc-550x550.py']
 img_scale = (128, 128)
 # Levels of a 128 input: 16, 8, 4, 2, 1 cells at strides 8..128, anchors centred in each cell.
 model = dict(

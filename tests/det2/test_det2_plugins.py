@@ -9,6 +9,7 @@ tarball in ../shared/vendor), so ``bash tools/run_tests.sh`` runs them with ever
 import json
 import os
 import os.path as osp
+import glob
 import re
 
 import cv2
@@ -32,16 +33,17 @@ from hemaseg.blocks import SemanticFusionMaskHead, ghost_resnet50, resnet50  # n
 from instance_param_counts import MASK_RCNN_PAIRS, MASK_RCNN_PARTS, TOTAL_PARAMS  # noqa: E402
 
 CONFIGS = {
-    'yolact-cis': 'configs/detectron2/yolact-cis_ghost-r50-s4_dffn-ddam_wbc-550.yaml',
-    'yolact-r50': 'configs/detectron2/yolact_r50_fpn_wbc-550.yaml',
-    'r-mask-rcnn': 'configs/detectron2/r-mask-rcnn_r50_bu-ca-sa-fpn_wbc-512.yaml',
-    'mask-rcnn': 'configs/detectron2/mask-rcnn_r50_fpn_wbc-512.yaml',
-    'mask-rcnn-bu-ca-sa-fpn': 'configs/detectron2/mask-rcnn_r50_bu-ca-sa-fpn_wbc-512.yaml',
-    'mask-rcnn-fusion-mask-head': 'configs/detectron2/mask-rcnn_r50_fpn_fusion-mask-head_wbc-512.yaml',
+    'yolact-cis': 'configs/yolact_cis/detectron2/yolact-cis_ghost-r50-s4_dffn-ddam_1xb16-12k_wbc-550.yaml',
+    'yolact-r50': 'configs/yolact_cis/detectron2/yolact_r50_fpn_1xb16-12k_wbc-550.yaml',
+    'r-mask-rcnn': 'configs/r_mask_rcnn/detectron2/r-mask-rcnn_r50_bu-ca-sa-fpn_1xb4-12k_wbc-512.yaml',
+    'mask-rcnn': 'configs/r_mask_rcnn/detectron2/mask-rcnn_r50_fpn_1xb4-12k_wbc-512.yaml',
+    'mask-rcnn-bu-ca-sa-fpn': 'configs/r_mask_rcnn/detectron2/mask-rcnn_r50_bu-ca-sa-fpn_1xb4-12k_wbc-512.yaml',
+    'mask-rcnn-fusion-mask-head': 'configs/r_mask_rcnn/detectron2/mask-rcnn_r50_fpn_fusion-mask-head_1xb4-12k_wbc-512.yaml',
 }
 # The ablations train through the same code as R-Mask R-CNN and the baseline: only built here.
 TRAINED = sorted(set(CONFIGS) - {'mask-rcnn-bu-ca-sa-fpn', 'mask-rcnn-fusion-mask-head'})
-CPU_CONFIGS = sorted(os.listdir(osp.join(REPO_ROOT, 'configs/detectron2/cpu')))
+# The CPU schedules (800 iterations at 192 px) of the configs above, beside them in configs/*/detectron2/.
+CPU_CONFIGS = sorted(osp.relpath(p, REPO_ROOT) for p in glob.glob(osp.join(REPO_ROOT, 'configs', '*', 'detectron2', '*_1xb4-800it_*.yaml')))
 # Tiny runs: 128-px inputs, 2 images per batch.
 SMALL = ['INPUT.FIXED_SIZE', '[128,128]', 'INPUT.MIN_SIZE_TRAIN', '(128,)', 'INPUT.MAX_SIZE_TRAIN', '128',
          'INPUT.MIN_SIZE_TEST', '128', 'INPUT.MAX_SIZE_TEST', '128', 'SOLVER.IMS_PER_BATCH', '2',
@@ -247,9 +249,10 @@ def differing_parts(a, b) -> set:
             'mask_head' if k.startswith('MODEL.ROI_MASK_HEAD.') else k for k in keys}
 
 
-def full_config_of(cpu_name: str) -> str:
-    base = re.sub(r'_wbc-192_cpu-800it\.yaml$', '', cpu_name)
-    return next(p for p in CONFIGS.values() if osp.basename(p).startswith(base + '_wbc-'))
+def full_config_of(cpu_config: str) -> str:
+    """The full-schedule config of a CPU one: the same model stem, 12k iterations at full size."""
+    base = re.sub(r'_1xb4-800it_wbc-192\.yaml$', '', osp.basename(cpu_config))
+    return next(p for p in CONFIGS.values() if re.fullmatch(re.escape(base) + r'_1xb\d+-12k_wbc-\d+\.yaml', osp.basename(p)))
 
 
 @pytest.mark.parametrize('cpu', [False, True], ids=['full', 'cpu'])
@@ -262,13 +265,13 @@ def test_mask_rcnn_configs_differ_only_in_neck_and_mask_head(a, b, cpu):
         if not cpu:
             return make_cfg(CONFIGS[name])
         cpu_name = next(c for c in CPU_CONFIGS if full_config_of(c) == CONFIGS[name])
-        return make_cfg(osp.join('configs/detectron2/cpu', cpu_name))
+        return make_cfg(cpu_name)
     assert differing_parts(config(a), config(b)) == MASK_RCNN_PARTS[a] ^ MASK_RCNN_PARTS[b]
 
 
 @pytest.mark.parametrize('name', CPU_CONFIGS)
 def test_cpu_schedules_inherit_the_full_configs(name):
-    cfg = make_cfg(osp.join('configs/detectron2/cpu', name))
+    cfg = make_cfg(name)
     full = make_cfg(full_config_of(name))
     # The same network; only data size, schedule and (two-stage) proposal / RoI sampling differ.
     for key in ('META_ARCHITECTURE', 'BACKBONE', 'RESNETS', 'FPN', 'ATTENTION_FPN', 'GHOST_RESNET', 'DFFN', 'YOLACT',

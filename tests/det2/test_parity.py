@@ -39,17 +39,17 @@ register_all_modules(init_default_scope=False)
 SIZE = 128
 # name: (mmdet config, Detectron2 config, Detectron2 bottom-up stages, Detectron2 output levels)
 PAIRS = {
-    'yolact-cis': ('configs/yolact_cis/yolact-cis_ghost-r50-s4_dffn-ddam_wbc-550x550.py',
-                   'configs/detectron2/yolact-cis_ghost-r50-s4_dffn-ddam_wbc-550.yaml',
+    'yolact-cis': ('configs/yolact_cis/yolact-cis_ghost-r50-s4_dffn-ddam_1xb16-12k_wbc-550x550.py',
+                   'configs/yolact_cis/detectron2/yolact-cis_ghost-r50-s4_dffn-ddam_1xb16-12k_wbc-550.yaml',
                    ['res3', 'res4', 'res5'], ['n3', 'n4', 'n5', 'n6', 'n7', 'proto']),
-    'r-mask-rcnn': ('configs/r_mask_rcnn/r-mask-rcnn_r50_bu-ca-sa-fpn_wbc-512.py',
-                    'configs/detectron2/r-mask-rcnn_r50_bu-ca-sa-fpn_wbc-512.yaml',
+    'r-mask-rcnn': ('configs/r_mask_rcnn/r-mask-rcnn_r50_bu-ca-sa-fpn_1xb4-12k_wbc-512.py',
+                    'configs/r_mask_rcnn/detectron2/r-mask-rcnn_r50_bu-ca-sa-fpn_1xb4-12k_wbc-512.yaml',
                     ['res2', 'res3', 'res4', 'res5'], ['p2', 'p3', 'p4', 'p5', 'p6']),
-    'mask-rcnn': ('configs/r_mask_rcnn/mask-rcnn_r50_fpn_wbc-512.py',
-                  'configs/detectron2/mask-rcnn_r50_fpn_wbc-512.yaml',
+    'mask-rcnn': ('configs/r_mask_rcnn/mask-rcnn_r50_fpn_1xb4-12k_wbc-512.py',
+                  'configs/r_mask_rcnn/detectron2/mask-rcnn_r50_fpn_1xb4-12k_wbc-512.yaml',
                   ['res2', 'res3', 'res4', 'res5'], ['p2', 'p3', 'p4', 'p5', 'p6']),
-    'yolact-r50': ('configs/yolact_cis/yolact_r50_fpn_wbc-550x550.py',
-                   'configs/detectron2/yolact_r50_fpn_wbc-550.yaml',
+    'yolact-r50': ('configs/yolact_cis/yolact_r50_fpn_1xb16-12k_wbc-550x550.py',
+                   'configs/yolact_cis/detectron2/yolact_r50_fpn_1xb16-12k_wbc-550.yaml',
                    ['res3', 'res4', 'res5'], ['p3', 'p4', 'p5', 'p6', 'p7', 'proto']),
 }
 

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 
 from hemaseg.data.all_idb1 import NO_MASKS_NOTE, convert_all_idb1
 from hemaseg.data.classification import verify_classification_dataset
-from hemaseg.data.duplicates import add_near_dup_options, near_dup_distance_of
+from hemaseg.data.duplicates import add_split_options, split_kwargs
 from hemaseg.data.io import run_cli
-from hemaseg.data.splits import FOLDS_HELP, NUM_CHUNKS, NUM_FOLDS, verify_splits
+from hemaseg.data.splits import verify_splits
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -37,10 +37,7 @@ output (--masks):
     p.add_argument('--masks', metavar='DIR', help='folder of per-image cell masks named like the images; '
                                                   'without it the classification layout is written')
     p.add_argument('--out', help='output folder (default: data/all_idb1, with --masks data/all_idb1_wholecell)')
-    p.add_argument('--seed', type=int, default=0, help='split seed (default 0)')
-    p.add_argument('--folds', type=int, choices=range(1, NUM_CHUNKS + 1), default=NUM_FOLDS, metavar='N',
-                   help=FOLDS_HELP)
-    add_near_dup_options(p)
+    add_split_options(p)  # --seed, --folds, near-duplicate grouping
     p.add_argument('--snap-tolerance', type=int, default=60,
                    help='0/255 masks: snap values within this distance of 0 or 255 (reported in meta.json '
                         'repaired_pixels); 0 makes them errors (default 60)')
@@ -50,8 +47,7 @@ output (--masks):
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     out = args.out or ('data/all_idb1_wholecell' if args.masks else 'data/all_idb1')
-    convert_all_idb1(args.src, out, masks=args.masks, seed=args.seed, num_folds=args.folds,
-                     snap_tolerance=args.snap_tolerance, near_dup_distance=near_dup_distance_of(args))
+    convert_all_idb1(args.src, out, masks=args.masks, snap_tolerance=args.snap_tolerance, **split_kwargs(args))
     if args.masks:
         verify_splits(out)
     else:

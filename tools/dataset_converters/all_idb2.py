@@ -18,9 +18,9 @@ from pathlib import Path
 from hemaseg.data.all_idb2 import (ANNOTATORS, TARGETS, annotator_agreement, convert_all_idb2,
                                    convert_all_idb2_classification, format_agreement)
 from hemaseg.data.classification import verify_classification_dataset
-from hemaseg.data.duplicates import add_near_dup_options, near_dup_distance_of
+from hemaseg.data.duplicates import add_split_options, split_kwargs
 from hemaseg.data.io import run_cli
-from hemaseg.data.splits import FOLDS_HELP, NUM_CHUNKS, NUM_FOLDS, verify_splits
+from hemaseg.data.splits import report_ready
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -48,10 +48,7 @@ output (classification):
                    help='mask set: putzu (expert masks, the ground truth; default) or banik')
     p.add_argument('--out', help='output folder (default: data/all_idb2_<target>, data/all_idb2_cls for '
                                  'classification); with --agreement the JSON file')
-    p.add_argument('--seed', type=int, default=0, help='split seed (default 0)')
-    p.add_argument('--folds', type=int, choices=range(1, NUM_CHUNKS + 1), default=NUM_FOLDS, metavar='N',
-                   help=FOLDS_HELP)
-    add_near_dup_options(p)
+    add_split_options(p)  # --seed, --folds, near-duplicate grouping
     p.add_argument('--snap-tolerance', type=int, default=60,
                    help='snap stray mask values within this distance (largest per-channel difference) of a code '
                         '(reported in meta.json repaired_pixels); 0 makes them errors (default 60)')
@@ -71,17 +68,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f'agreement written to {out}')
     elif args.task == 'classification':
         out = args.out or 'data/all_idb2_cls'
-        convert_all_idb2_classification(args.src, out, seed=args.seed, num_folds=args.folds,
-                                        near_dup_distance=near_dup_distance_of(args))
+        convert_all_idb2_classification(args.src, out, **split_kwargs(args))
         verify_classification_dataset(out)
         print(f'splits verified; dataset ready in {out}')
     else:
         out = args.out or f'data/all_idb2_{args.target}'
-        convert_all_idb2(args.src, out, target=args.target, annotator=args.annotator, seed=args.seed,
-                         num_folds=args.folds, snap_tolerance=args.snap_tolerance,
-                         near_dup_distance=near_dup_distance_of(args))
-        verify_splits(out)
-        print(f'splits verified; dataset ready in {out}')
+        convert_all_idb2(args.src, out, target=args.target, annotator=args.annotator,
+                         snap_tolerance=args.snap_tolerance, **split_kwargs(args))
+        report_ready(out)
 
 
 if __name__ == '__main__':

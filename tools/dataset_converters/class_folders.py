@@ -13,9 +13,8 @@ from collections.abc import Sequence
 
 from hemaseg.data.annotations import IMAGE_EXTS
 from hemaseg.data.classification import convert_class_folders, verify_classification_dataset
-from hemaseg.data.duplicates import add_near_dup_options, near_dup_distance_of
+from hemaseg.data.duplicates import add_split_options, split_kwargs
 from hemaseg.data.io import run_cli
-from hemaseg.data.splits import FOLDS_HELP, NUM_CHUNKS, NUM_FOLDS
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -40,18 +39,14 @@ output:
                         'is the patient/slide id, kept in one split. Without it images are split independently '
                         '(a leakage warning is printed and stored in meta.json)')
     p.add_argument('--dataset', help='dataset name stored in meta.json (default: the source folder name)')
-    p.add_argument('--seed', type=int, default=0, help='split seed (default 0)')
-    p.add_argument('--folds', type=int, choices=range(1, NUM_CHUNKS + 1), default=NUM_FOLDS, metavar='N',
-                   help=FOLDS_HELP)
-    add_near_dup_options(p)
+    add_split_options(p)  # --seed, --folds, near-duplicate grouping
     return p.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     convert_class_folders(args.src, args.out, classes=args.classes, exclude_classes=args.exclude_classes,
-                          group_regex=args.group_regex, seed=args.seed, num_folds=args.folds, dataset=args.dataset,
-                          near_dup_distance=near_dup_distance_of(args))
+                          group_regex=args.group_regex, dataset=args.dataset, **split_kwargs(args))
     verify_classification_dataset(args.out)
     print(f'splits verified; dataset ready in {args.out}')
 

@@ -20,10 +20,9 @@ from pathlib import Path
 from hemaseg.data.coco_converters import (ROLES, convert_coco, convert_labelme, convert_raabin, convert_wbc_coco,
                                           parse_label_map)
 from hemaseg.data.coco_validate import validate_coco
-from hemaseg.data.duplicates import add_near_dup_options, near_dup_distance_of
+from hemaseg.data.duplicates import add_split_options, split_kwargs
 from hemaseg.data.io import run_cli
 from hemaseg.data.rle import SEGM_FORMATS
-from hemaseg.data.splits import FOLDS_HELP, NUM_CHUNKS, NUM_FOLDS
 from hemaseg.data.wbc_zheng2018 import SUBSETS
 
 LAYOUT = """output:
@@ -47,13 +46,13 @@ def _common(p: argparse.ArgumentParser, out_default: str | None) -> None:
     p.add_argument('--segm-format', choices=SEGM_FORMATS, default='polygon',
                    help="'polygon': exact pixel-edge outlines, masks with holes fall back to RLE (reported); "
                         "'rle': compressed RLE (default: polygon)")
-    p.add_argument('--seed', type=int, default=0, help='split seed (default 0)')
-    p.add_argument('--folds', type=int, choices=range(1, NUM_CHUNKS + 1), default=NUM_FOLDS, metavar='N',
-                   help=FOLDS_HELP)
-    add_near_dup_options(p)
+    add_split_options(p)  # --seed, --folds, near-duplicate grouping
 
 
 def _cropping(p: argparse.ArgumentParser) -> None:
+    """The options of the polygon sources (labelme, coco): cropping and the polygon bounds check."""
+    p.add_argument('--bounds-tolerance', type=float, default=3.0,
+                   help='how far (px) polygon points may lie outside the image before it is an error (default 3)')
     p.add_argument('--dataset', help='dataset name stored in meta.json (default: the subcommand)')
     p.add_argument('--crop', type=int, help='cut square crops of this size (ALL-IDB1: 512)')
     p.add_argument('--stride', type=int, help='sliding-window stride (default: half the crop; ALL-IDB1: 256)')
@@ -98,8 +97,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     lm.add_argument('--map', nargs='+', metavar='LABEL=CATEGORY',
                     help='LabelMe label -> category (case-insensitive); unmapped labels are ignored and counted '
                          '(default: every label is its own category)')
-    lm.add_argument('--bounds-tolerance', type=float, default=3.0,
-                    help='how far (px) polygon points may lie outside the image before it is an error (default 3)')
     _cropping(lm)
     _common(lm, None)
 
@@ -115,8 +112,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     c.add_argument('--map', nargs='+', metavar='NAME=CATEGORY',
                    help='category name -> output category (case-insensitive); unmapped categories are ignored '
                         '(default: keep all)')
-    c.add_argument('--bounds-tolerance', type=float, default=3.0,
-                   help='how far (px) polygon points may lie outside the image before it is an error (default 3)')
     _cropping(c)
     _common(c, None)
 
@@ -150,8 +145,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(f'{path}: valid; {counts["images"]} images, {counts["annotations"]} instances ('
                   + ', '.join(f'{k} {n}' for k, n in counts['per_category'].items()) + ')')
         return
-    common = {'segm_format': args.segm_format, 'seed': args.seed, 'num_folds': args.folds,
-              'near_dup_distance': near_dup_distance_of(args)}
+    common = {'segm_format': args.segm_format, **split_kwargs(args)}
     if args.command == 'wbc':
         convert_wbc_coco(args.src, args.out, subsets=args.subsets, with_nucleus=args.with_nucleus,
                          snap_tolerance=args.snap_tolerance, **common)

@@ -10,10 +10,10 @@ import argparse
 from collections.abc import Sequence
 
 from hemaseg.data.annotations import IMAGE_EXTS
-from hemaseg.data.duplicates import add_near_dup_options, near_dup_distance_of
+from hemaseg.data.duplicates import add_split_options, split_kwargs
 from hemaseg.data.io import run_cli
 from hemaseg.data.sn_am import convert_sn_am
-from hemaseg.data.splits import FOLDS_HELP, NUM_CHUNKS, NUM_FOLDS, verify_splits
+from hemaseg.data.splits import report_ready
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -38,20 +38,16 @@ output:
                    help='also label other nuclei that fall into a crop (default: only the centred one)')
     p.add_argument('--bounds-tolerance', type=float, default=3.0,
                    help='how far (px) polygon points may lie outside the image before it is an error (default 3)')
-    p.add_argument('--seed', type=int, default=0, help='split seed (default 0)')
-    p.add_argument('--folds', type=int, choices=range(1, NUM_CHUNKS + 1), default=NUM_FOLDS, metavar='N',
-                   help=FOLDS_HELP)
-    add_near_dup_options(p)
+    add_split_options(p)  # --seed, --folds, near-duplicate grouping
     return p.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     convert_sn_am(args.images, args.out, annotations=args.annotations, crop_size=args.crop_size, label=args.label,
-                  keep_other_nuclei=args.keep_other_nuclei, seed=args.seed, bounds_tolerance=args.bounds_tolerance,
-                  num_folds=args.folds, near_dup_distance=near_dup_distance_of(args))
-    verify_splits(args.out)
-    print(f'splits verified; dataset ready in {args.out}')
+                  keep_other_nuclei=args.keep_other_nuclei, bounds_tolerance=args.bounds_tolerance,
+                  **split_kwargs(args))
+    report_ready(args.out)
 
 
 if __name__ == '__main__':

@@ -12,9 +12,9 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from hemaseg.data.duplicates import add_near_dup_options, near_dup_distance_of
+from hemaseg.data.duplicates import add_split_options, split_kwargs
 from hemaseg.data.io import run_cli
-from hemaseg.data.splits import FOLDS_HELP, NUM_CHUNKS, NUM_FOLDS, verify_splits
+from hemaseg.data.splits import report_ready
 from hemaseg.data.wbc_zheng2018 import SUBSETS, convert_wbc_zheng2018
 
 
@@ -32,10 +32,7 @@ output:
                    help='subsets to merge (default: both, as in the paper); stems become d1_NNN / d2_NNN')
     p.add_argument('--classes', choices=('nucleus', '3class'), default='nucleus',
                    help="'nucleus': 0 background, 1 nucleus; '3class': 0 background, 1 cytoplasm, 2 nucleus")
-    p.add_argument('--seed', type=int, default=0, help='split seed (default 0)')
-    p.add_argument('--folds', type=int, choices=range(1, NUM_CHUNKS + 1), default=NUM_FOLDS, metavar='N',
-                   help=FOLDS_HELP)
-    add_near_dup_options(p)
+    add_split_options(p)  # --seed, --folds, near-duplicate grouping
     p.add_argument('--snap-tolerance', type=int, default=60,
                    help='snap stray mask grey levels within this distance of 0/128/255 (reported in meta.json '
                         'repaired_pixels); 0 makes them errors (default 60)')
@@ -45,11 +42,9 @@ output:
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     out = args.out or f'data/wbc_{args.classes}'
-    convert_wbc_zheng2018(args.src, out, subsets=args.subsets, classes=args.classes, seed=args.seed,
-                          snap_tolerance=args.snap_tolerance, num_folds=args.folds,
-                          near_dup_distance=near_dup_distance_of(args))
-    verify_splits(out)
-    print(f'splits verified; dataset ready in {out}')
+    convert_wbc_zheng2018(args.src, out, subsets=args.subsets, classes=args.classes,
+                          snap_tolerance=args.snap_tolerance, **split_kwargs(args))
+    report_ready(out)
 
 
 if __name__ == '__main__':

@@ -1,7 +1,7 @@
 # DenseNet image classifier: MMPretrain's DenseNet-169 -> global average pooling -> LinearClsHead
 # (1664 -> K), cross-entropy. ALL-FABNET's classifier (spec 003 §2.6: architecture and head not
 # stated; Table II's best row is "DenseNet169"), also the base of the DCNN of DeepBCSDnet's last
-# stage (spec 004 §2.3, configs/r_mask_rcnn/densenet121_all-vs-mm_cls.py: arch '121', 1024 -> K).
+# stage (spec 004 §2.3, configs/densenet_cls/densenet121_linear-head_1xb1-30e_all-vs-mm-512x512.py: arch '121', 1024 -> K).
 # Configs set model.head.num_classes (ALL-IDB2: 2).
 # ImageNet initialisation (spec 003 §2.6/§4 "transfer learning", source weights not stated;
 # default here: from scratch, no weights ship with the project) is one option, a local file:

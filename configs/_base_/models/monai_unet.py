@@ -3,7 +3,7 @@
 # (PassThroughHead) and applies the Unified Focal Loss (spec 002 Eqs. 9-11, mmseg_plugins
 # UnifiedFocalLoss: lambda on the focal term as Eq. 11 prints it).
 # Output: 2 channels + softmax, prediction = argmax (ambiguity #2; see mmseg_plugins/models/monai_unet.py).
-# Per dataset (Table A2), the configs in configs/explainable_cad set model.backbone.dropout and
+# Per dataset (Table A2), the configs in configs/unet_monai set model.backbone.dropout and
 # the loss's lam / delta / gamma; the values below are Yeung et al.'s recommended loss
 # parameters and no dropout, for a dataset without a Table A2 row.
 # Input intensities: not stated in the paper; scaled to [0, 1] RGB (mean 0, std 255).

@@ -1,5 +1,5 @@
 # The ALL classifier of spec 002 §2.4 / Table 1: ResNet-50, global average pooling, an MLP head.
-# This base is the ReLU-Linear model; the configs in configs/explainable_cad/ override
+# This base is the ReLU-Linear model; the configs in configs/resnet_cls/ override
 #   model.backbone.act_cfg                     Table 1 "Activation Function": ReLU | Mish (every
 #                                              activation of the ResNet, ActivationResNet)
 #   model.head                                 Table 1 "MLP Classifier": Linear = LinearClsHead

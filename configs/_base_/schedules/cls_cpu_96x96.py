@@ -1,4 +1,4 @@
-# What the classifier CPU configs (configs/*/cpu/*-cls_cpu.py, *_noseg/seg_*_cpu.py) change in a
+# What the classifier CPU configs (configs/densenet_cls/*-96x96.py, configs/resnet_cls/*-96x96.py) change in a
 # paper config for a 2-core CPU: 96x96 input (ResizeEdge 100 / CenterCrop 96, the paper's 232/224
 # ratio), one loader worker, lr 1e-4 (the papers' 1e-5 is too slow for a short run from scratch),
 # logging every 10 iterations. Epochs and the plateau patience are the CPU config's own.

@@ -1,4 +1,4 @@
-# What the explainable-CAD CPU configs (configs/explainable_cad/cpu/) change in a paper config for a
+# What the explainable-CAD CPU configs (configs/unet_monai/*_1xb4-300it_*) change in a paper config for a
 # quick real run on a 2-core CPU: 128x128 input, batch 4, 300 iterations with one validation at the
 # end (1.1-1.6 s per iteration with OMP_NUM_THREADS=1 on a busy 2-core machine, 6-8 minutes in all).
 # ReduceLROnPlateau is dropped: with a single validation it could never act (the rate stays at the

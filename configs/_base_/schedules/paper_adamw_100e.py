@@ -5,7 +5,7 @@
 # Warm-up is 10 % of training, as in the base code (not stated in the paper).
 # Schedule keys only, so this file can be a base next to a dataset base and
 # ../default_runtime.py (mmengine refuses a key that two bases define). What the paper's
-# schedule needs from those, a config using it sets itself (see configs/msff_segnext/msff-segnext_mscan-t_sn-am-512x512.py):
+# schedule needs from those, a config using it sets itself (see configs/msff_segnext/msff-segnext_mscan-t_1xb2-100e_sn-am-512x512.py):
 #   train_dataloader = dict(batch_size=2, sampler=dict(type='DefaultSampler', shuffle=True), ...)
 #   default_hooks = dict(checkpoint=dict(by_epoch=True), logger=dict(log_metric_by_epoch=True))
 #   log_processor = dict(by_epoch=True)

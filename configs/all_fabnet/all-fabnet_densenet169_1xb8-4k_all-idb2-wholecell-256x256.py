@@ -1,0 +1,8 @@
+# ALL-FABNET (spec 003) on ALL-IDB2 whole-cell masks; the paper's schedule is not stated: the project's from-scratch schedule, shared by every baseline here.
+# Data: python tools/dataset_converters/all_idb2.py ../shared/data/all_idb2 --target wholecell --out data/all_idb2_wholecell
+# Train: python tools/train.py configs/all_fabnet/all-fabnet_densenet169_1xb8-4k_all-idb2-wholecell-256x256.py [--cfg-options fold=K]
+_base_ = [
+    '../_base_/models/all-fabnet_densenet169.py', '../_base_/datasets/all_idb2_wholecell.py',
+    '../_base_/schedules/scratch_adamw_poly.py', '../_base_/default_runtime.py'
+]
+

@@ -1,8 +1,0 @@
-# Table 1 model "NoSegmented Mish Linear" (spec 002 §2.4) on ALL-IDB2 (2 classes, ALL vs normal), schedule of §4.3.
-# NoSegmented input (Table 1 ablation): the original images.
-#   python tools/train.py configs/explainable_cad/resnet50_linear-mish_noseg_all-idb2.py
-#       [--cfg-options fold=K model.backbone.pretrained=IMAGENET_CKPT]
-_base_ = ['../_base_/models/resnet50_all-classifier.py', '../_base_/datasets/cls_all_idb2.py',
-          '../_base_/schedules/cls_adam_30e.py', '../_base_/cls/default_runtime.py']
-model = dict(backbone=dict(act_cfg=dict(type='Mish')),
-             head=dict(type='LinearClsHead', num_classes=2))

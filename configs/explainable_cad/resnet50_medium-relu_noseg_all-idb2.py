@@ -1,9 +1,0 @@
-# Table 1 model "NoSegmented ReLU Medium" (spec 002 §2.4) on ALL-IDB2 (2 classes, ALL vs normal), schedule of §4.3.
-# NoSegmented input (Table 1 ablation): the original images.
-#   python tools/train.py configs/explainable_cad/resnet50_medium-relu_noseg_all-idb2.py
-#       [--cfg-options fold=K model.backbone.pretrained=IMAGENET_CKPT]
-_base_ = ['../_base_/models/resnet50_all-classifier.py', '../_base_/datasets/cls_all_idb2.py',
-          '../_base_/schedules/cls_adam_30e.py', '../_base_/cls/default_runtime.py']
-model = dict(backbone=dict(act_cfg=dict(type='ReLU', inplace=True)),
-             head=dict(type='StackedLinearClsHead', num_classes=2, mid_channels=[1024, 512],
-                       act_cfg=dict(type='ReLU', inplace=True)))

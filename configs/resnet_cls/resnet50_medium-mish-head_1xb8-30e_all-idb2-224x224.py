@@ -1,0 +1,9 @@
+# Table 1 model "NoSegmented Mish Medium" (spec 002 §2.4) on ALL-IDB2 (2 classes, ALL vs normal), schedule of §4.3.
+# NoSegmented input (Table 1 ablation): the original images.
+#   python tools/train.py configs/resnet_cls/resnet50_medium-mish-head_1xb8-30e_all-idb2-224x224.py
+#       [--cfg-options fold=K model.backbone.pretrained=IMAGENET_CKPT]
+_base_ = ['../_base_/models/resnet50_all-classifier.py', '../_base_/datasets/cls_all_idb2.py',
+          '../_base_/schedules/cls_adam_30e.py', '../_base_/cls/default_runtime.py']
+model = dict(backbone=dict(act_cfg=dict(type='Mish')),
+             head=dict(type='StackedLinearClsHead', num_classes=2, mid_channels=[1024, 512],
+                       act_cfg=dict(type='Mish')))
