@@ -34,6 +34,25 @@ def have(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
+@pytest.fixture(scope='module', autouse=True)
+def restore_registry_scope():
+    """Every test module runs inside its own OpenMMLab default-scope context: a module that sets the
+    scope (init_default_scope('mmdet'), a Runner) leaves the next module the scope it found, so a
+    build through another framework's registry never lands in the wrong one (MMEngine's
+    overwrite_default_scope restores every scope instance created inside it)."""
+    try:
+        from mmengine.registry import DefaultScope
+    except ImportError:
+        yield
+        return
+    # ManagerMixin's registry of instances: the newest is the current scope. Restored as a whole (as
+    # overwrite_default_scope does), because "no scope" must come back as no scope, not as 'mmengine'.
+    saved = DefaultScope._instance_dict.copy()
+    yield
+    DefaultScope._instance_dict.clear()
+    DefaultScope._instance_dict.update(saved)
+
+
 @pytest.fixture(scope='session')
 def tiny_dataset(tmp_path_factory):
     """20 synthetic 64x64 crops in the converters' layout (images/, masks/, splits/)."""

@@ -31,21 +31,6 @@ TINY_FABNET = osp.join(REPO_ROOT, 'tests', 'configs', 'all_fabnet_tiny.py')
 TOOLS = osp.join(REPO_ROOT, 'tools')
 
 
-@pytest.fixture(scope='module', autouse=True)
-def restore_registry_scope():
-    """These tests set the default registry scope (mmpretrain, mmseg, mmdet); it is put back afterwards,
-    so that later test modules find the scope they had (MMEngine's overwrite_default_scope restores
-    every scope instance created inside it)."""
-    try:
-        from mmengine.registry import DefaultScope
-    except ImportError:
-        yield
-        return
-    current = DefaultScope.get_current_instance()
-    with DefaultScope.overwrite_default_scope(current.scope_name if current else 'mmengine'):
-        yield
-
-
 def load(path, options=None):
     from mmengine_plugins.config import load_config, parse_cfg_options
     return load_config(argparse.Namespace(config=path, cfg_options=parse_cfg_options(options), launcher='none',

@@ -24,21 +24,6 @@ CLS_CONFIG = osp.join(REPO_ROOT, 'tests', 'configs', 'densenet_all_vs_mm_tiny.py
 TOOL = osp.join(REPO_ROOT, 'tools', 'classify_instances.py')
 
 
-@pytest.fixture(scope='module', autouse=True)
-def restore_registry_scope():
-    """These tests set the default registry scope (mmpretrain, mmseg, mmdet); it is put back afterwards,
-    so that later test modules find the scope they had (MMEngine's overwrite_default_scope restores
-    every scope instance created inside it)."""
-    try:
-        from mmengine.registry import DefaultScope
-    except ImportError:
-        yield
-        return
-    current = DefaultScope.get_current_instance()
-    with DefaultScope.overwrite_default_scope(current.scope_name if current else 'mmengine'):
-        yield
-
-
 def rect(shape, y0, y1, x0, x1):
     m = np.zeros(shape, bool)
     m[y0:y1, x0:x1] = True

@@ -9,9 +9,11 @@
 #       work_dirs/unet-monai_ufl_1xb4-300it_all-idb2-128x128/iter_300.pth
 # Metrics are still computed at each image's original size.
 _base_ = ['./unet-monai_ufl_1xb8-30e_all-idb2-256x256.py', '../_base_/schedules/cpu_300it_single-val.py']
-# The paper config at 128x128 (cpu_resize swapped into its loaders' pipelines) on the schedule of
-# cpu_300it_single-val.py. The top-level train_pipeline / test_pipeline stay the paper's.
-train_dataloader = dict(batch_size=_base_.cpu_batch_size, dataset=dict(pipeline=[_base_.cpu_resize if t.type == 'Resize' else t for t in _base_.train_pipeline]))
-val_dataloader = test_dataloader = dict(dataset=dict(pipeline=[_base_.cpu_resize if t.type == 'Resize' else t for t in _base_.test_pipeline]))
+# The paper config at 128x128 (cpu_resize swapped into its pipelines) on the schedule of
+# cpu_300it_single-val.py.
+train_pipeline, test_pipeline = ([_base_.cpu_resize if t.type == 'Resize' else t for t in pipeline]
+                                 for pipeline in (_base_.train_pipeline, _base_.test_pipeline))
+train_dataloader = dict(batch_size=_base_.cpu_batch_size, dataset=dict(pipeline=train_pipeline))
+val_dataloader = test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 img_scale, train_cfg, param_scheduler = _base_.cpu_resize.scale, dict(_base_.cpu_train_cfg, _delete_=True), []
 default_hooks, log_processor = _base_.cpu_default_hooks, dict(by_epoch=False)

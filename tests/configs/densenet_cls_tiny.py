@@ -3,16 +3,12 @@
 # DenseNet (growth 8, one layer per block, 16 stem channels: 17 output channels), 32x32 inputs and
 # one epoch of batch 3 (2 iterations on the 6 training images of tests/cls_synthetic.py, 3 classes).
 # The data root comes from --cfg-options.
-_base_ = ['../../configs/densenet_cls/densenet169_linear-head_1xb8-30e_all-idb2-fabnet-masked-224x224.py']
+_base_ = ['../../configs/densenet_cls/densenet169_linear-head_1xb8-30e_all-idb2-fabnet-masked-224x224.py', './tiny_runs.py']
 model = dict(backbone=dict(arch=dict(_delete_=True, growth_rate=8, depths=(1, 1, 1, 1), init_channels=16)),
              head=dict(num_classes=3, in_channels=17))
-_resize_crop = [dict(type='ResizeEdge', scale=36, edge='short', interpolation='bilinear'),
-                dict(type='CenterCrop', crop_size=32)]
-_loader = dict(batch_size=3, num_workers=0, persistent_workers=False)
-train_dataloader = dict(**_loader, dataset=dict(
-    pipeline=_base_.cls_load + _base_.cls_cell_mask + _resize_crop + _base_.cls_augment + _base_.cls_pack))
-val_dataloader = dict(**_loader, dataset=dict(pipeline=_base_.cls_load + _base_.cls_cell_mask + _resize_crop
-                                              + _base_.cls_pack))
-test_dataloader = val_dataloader
-train_cfg = dict(max_epochs=1)
-default_hooks = dict(logger=dict(interval=1))
+# the config's own pipelines at 32x32 (tiny_runs.py), batch 3, one epoch
+train_dataloader = dict(batch_size=3, **_base_.tiny_loader, dataset=dict(
+    pipeline=[_base_.tiny_cls_32x32.get(t.type, t) for t in _base_.train_dataloader.dataset.pipeline]))
+val_dataloader = test_dataloader = dict(batch_size=3, **_base_.tiny_loader, dataset=dict(
+    pipeline=[_base_.tiny_cls_32x32.get(t.type, t) for t in _base_.val_dataloader.dataset.pipeline]))
+train_cfg, default_hooks = _base_.tiny_cls_train_cfg, _base_.tiny_cls_default_hooks
