@@ -11,7 +11,7 @@ Choices where the paper is silent (spec §2.7 #11 and the [INFERENCE] of §2.6):
 
 * Distances and SDs are measured in the PC1/PC2 plane (the space the paper plots), after
   PCA fitted on all test logits (centred, not whitened: sklearn ``PCA(n_components=2)``).
-* Table 8's totals follow, within 2-decimal rounding on all four rows (``tests/test_cluster_analysis.py``):
+* Table 8's totals follow, within 2-decimal rounding on all four rows (``tests/hemaseg/test_cluster_analysis.py``):
   ``Dist Total = sum of the pairwise centroid distances``,
   ``SD Total = sqrt(sum_c SD_c^2)`` and ``Ratio = 3 * Dist Total / SD Total`` (the "3-1" weight).
   For K != 3 classes the same formulas are used (all K(K-1)/2 pairs, the weight stays 3).

@@ -16,7 +16,7 @@ sys.path.insert(0, REPO_ROOT)  # tests import the packages (hemaseg, *_plugins),
 def load_tool(name: str):
     """The module of ``tools/<name>.py`` loaded from its path, for tests that call its ``main(argv)``
     in-process: a test of the command line (faster than a subprocess), not library use. tools/ stays
-    off sys.path, so a tool's logic is never imported by name (tests/test_tools_are_thin.py)."""
+    off sys.path, so a tool's logic is never imported by name (tests/tools/test_tools_are_thin.py)."""
     import importlib.util
     spec = importlib.util.spec_from_file_location(f'tool_{name}', osp.join(REPO_ROOT, 'tools', f'{name}.py'))
     module = importlib.util.module_from_spec(spec)

@@ -28,7 +28,7 @@
 #   TORCHVISION_SPEC   torchvision requirement matching TORCH_SPEC (default torchvision==0.28.0)
 #   DETECTRON2_SOURCE  a Detectron2 source pip can build: a tarball, a local clone, or a git URL
 #                      such as git+https://github.com/facebookresearch/detectron2.git
-#                      (unset: no Detectron2; tests/det2 then skips and says why). With FORCE_CUDA=1
+#                      (unset: no Detectron2; tests/det2_plugins then skips and says why). With FORCE_CUDA=1
 #                      its CUDA ops are compiled too.
 #   MAX_JOBS           parallel compile jobs for mmcv / Detectron2 (default: all cores)
 #
@@ -197,7 +197,7 @@ if [ -n "$DETECTRON2_SOURCE" ]; then
         took "Detectron2"
     fi
 else
-    log "no DETECTRON2_SOURCE given: Detectron2 is not installed, tests/det2 will skip"
+    log "no DETECTRON2_SOURCE given: Detectron2 is not installed, tests/det2_plugins will skip"
 fi
 
 # PEP 660 editable install with the setuptools installed here: setuptools >= 80 turns a legacy "setup.py

@@ -1,7 +1,7 @@
 # Ablation between the Mask R-CNN baseline and R-Mask R-CNN: the standard FPN with R-Mask R-CNN's
 # mask head, the intra-RoI FPN "semantic segmentation layer" (spec 004 §2.2.8 reading (B); the
 # mask head of r-mask-rcnn_r50_bu-ca-sa-fpn_1xb4-12k_wbc-512.py). Everything else is the baseline's
-# (tests/test_mmdet_models.py checks both pairs).
+# (tests/mmdet_plugins/test_mmdet_models.py checks both pairs).
 _base_ = ['./mask-rcnn_r50_fpn_1xb4-12k_wbc-512.py']
 model = dict(
     roi_head=dict(

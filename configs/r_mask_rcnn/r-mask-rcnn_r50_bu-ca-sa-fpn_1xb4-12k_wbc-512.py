@@ -8,7 +8,7 @@
 # Attention: softmax CA/SA rescaled to mean 1 (literal=False, a declared deviation, spec 004
 # A2/A3); literal=True is the paper's form. Variants: bottom_up_attention='ca'/'sa'/'sa-ca',
 # top_down_attention='ca-sa' (FPN-AM).
-# Only the neck and the mask head differ from the baseline (tests/test_mmdet_models.py checks
+# Only the neck and the mask head differ from the baseline (tests/mmdet_plugins/test_mmdet_models.py checks
 # it); the ablations mask-rcnn_r50_bu-ca-sa-fpn_1xb4-12k_wbc-512.py and
 # mask-rcnn_r50_fpn_fusion-mask-head_1xb4-12k_wbc-512.py each add one of the two to the baseline.
 _base_ = ['./mask-rcnn_r50_fpn_1xb4-12k_wbc-512.py']

@@ -22,7 +22,7 @@ residual addition. Its memory unit is "the same model" as MALUNet's inverted ext
   the memory unit is either per position (1x1 convs, the slot normalisation) or symmetric in the
   positions (the softmax over all ``N``), so it commutes with any permutation of the positions:
   ``unflip(MU(flip(y))) == MU(y)`` exactly, the two branches are identical and the block
-  collapses to IEA with a re-parameterised 1x1 fusion (``tests/blocks/test_flipping_attention.py``
+  collapses to IEA with a re-parameterised 1x1 fusion (``tests/hemaseg/blocks/test_flipping_attention.py``
   shows it). Default ``unflip=False``: the second branch stays flipped, so the fusion conv sees
   every position's features next to those of its mirror position, which is the only reading in
   which the second branch adds anything. ``unflip=True`` is the spec's sketch.

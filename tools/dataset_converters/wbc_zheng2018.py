@@ -36,15 +36,16 @@ output:
     p.add_argument('--snap-tolerance', type=int, default=60,
                    help='snap stray mask grey levels within this distance of 0/128/255 (reported in meta.json '
                         'repaired_pixels); 0 makes them errors (default 60)')
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    args.out = args.out or f'data/wbc_{args.classes}'  # the default depends on --classes
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
-    out = args.out or f'data/wbc_{args.classes}'
-    convert_wbc_zheng2018(args.src, out, subsets=args.subsets, classes=args.classes,
+    convert_wbc_zheng2018(args.src, args.out, subsets=args.subsets, classes=args.classes,
                           snap_tolerance=args.snap_tolerance, **split_kwargs(args))
-    report_ready(out)
+    report_ready(args.out)
 
 
 if __name__ == '__main__':

@@ -24,7 +24,7 @@ model = dict(
     # P6/P7 by stride-2 convs (+ReLU) on P5/P6. This is hemaseg's DFFN without its bottom-up path
     # and without DDAM, so YOLACT-CIS differs from this baseline only in what spec 001 changes
     # (Ghost backbone, bottom-up path, DDAM) and the Detectron2 baseline is the same network
-    # (tests/det2/test_parity.py). mmdet's stock YOLACT uses its FPN instead (no ReLU after the
+    # (tests/det2_plugins/test_parity.py). mmdet's stock YOLACT uses its FPN instead (no ReLU after the
     # 3x3 output convs, extra convs on the raw P5): same parameter count, different features.
     neck=dict(
         type='DFFN', in_channels=[512, 1024, 2048], out_channels=256, num_outs=5,

@@ -11,8 +11,9 @@ from hemaseg.data.classification import (convert_class_folders, read_classificat
                                          verify_classification_dataset)
 from hemaseg.data.io import DatasetError
 from hemaseg.data.layout import load_meta
+from conftest import REPO_ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(REPO_ROOT)
 REAL = ROOT.parent / 'shared' / 'data' / 'b_all_aria2021'
 COUNTS = {'alpha': 5, 'beta': 10, 'gamma': 15}  # 5 test chunks: 1 / 2 / 3 per chunk
 

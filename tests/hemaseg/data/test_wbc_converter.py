@@ -11,8 +11,9 @@ from hemaseg.data.io import DatasetError, read_image, read_mask
 from hemaseg.data.layout import load_meta
 from hemaseg.data.splits import verify_splits
 from hemaseg.data.wbc_zheng2018 import convert_wbc_zheng2018
+from conftest import SHARED
 
-REAL = Path(__file__).resolve().parents[3] / 'shared' / 'data' / 'wbc_zheng2018'  # ../shared beside the repo
+REAL = Path(SHARED) / 'data' / 'wbc_zheng2018'  # ../shared beside the repo
 
 
 def _raw_mask(h, w, stray=None):

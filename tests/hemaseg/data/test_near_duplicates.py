@@ -18,8 +18,9 @@ from hemaseg.data.duplicates import (NEAR_DUP_DISTANCE, check_near_dup_distance,
 from hemaseg.data.io import DatasetError, read_image
 from hemaseg.data.layout import DatasetWriter, load_meta
 from hemaseg.data.splits import SPLIT_NAMES, read_splits, verify_splits
+from conftest import REPO_ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(REPO_ROOT)
 REAL = ROOT.parent / 'shared' / 'data' / 'b_all_aria2021'
 SIZE = 256  # side of the synthetic fields
 
@@ -389,7 +390,7 @@ def test_every_converter_cli_passes_the_near_duplicate_option(name, monkeypatch)
     function, args = CLIS[name]
     seen = []
     monkeypatch.setattr(cli, function, lambda *a, **kw: seen.append(kw.get('near_dup_distance', 'missing')))
-    for verify in ('verify_splits', 'verify_classification_dataset'):
+    for verify in ('verify_splits', 'verify_classification_dataset', 'report_ready'):
         if hasattr(cli, verify):
             monkeypatch.setattr(cli, verify, lambda *a, **kw: None)
     for extra, expected in (([], NEAR_DUP_DISTANCE), (['--near-dup-distance', '3'], 3),

@@ -7,10 +7,11 @@ import cv2
 import numpy as np
 import pytest
 
+from conftest import REPO_ROOT
 from hemaseg.data.io import (DatasetError, check_same_size, map_mask_values, read_image, read_instance_mask,
                              read_mask, write_image, write_mask)
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(REPO_ROOT)
 
 
 def test_read_image_rgb_order_and_channel_handling(tmp_path):

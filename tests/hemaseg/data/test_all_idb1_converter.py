@@ -13,8 +13,9 @@ from hemaseg.data.classification import read_classification_split, verify_classi
 from hemaseg.data.io import DatasetError, read_image, read_mask
 from hemaseg.data.layout import load_meta
 from hemaseg.data.splits import read_splits, verify_splits
+from conftest import REPO_ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(REPO_ROOT)
 ALL = [f'Im{i:03d}_1' for i in range(1, 7)]
 NORMAL = [f'Im{i:03d}_0' for i in range(7, 13)]
 TWINS = ('Im011_0', 'Im012_0')  # byte-identical fields

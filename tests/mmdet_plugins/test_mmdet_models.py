@@ -217,7 +217,7 @@ def test_config_builds_with_expected_parts(name):
     counts = {part: n_params(getattr(model, part)) for part in ('backbone', 'neck', 'bbox_head', 'mask_head',
                                                                    'rpn_head', 'roi_head') if hasattr(model, part)}
     print(f'\n{name}: {n_params(model):,} parameters ' + ', '.join(f'{k} {v:,}' for k, v in counts.items()))
-    if name in TOTAL_PARAMS:  # the same count as the Detectron2 config of that name (tests/det2)
+    if name in TOTAL_PARAMS:  # the same count as the Detectron2 config of that name (tests/det2_plugins)
         assert n_params(model) == TOTAL_PARAMS[name]
     if 'ghost' in name or name == 'yolact-cis':
         assert type(model).__name__ == 'YOLACTCIS'

@@ -13,7 +13,7 @@ pytest.importorskip('mmpretrain', reason='MMPretrain not installed (run tools/se
 from conftest import REPO_ROOT, run_tool  # noqa: E402
 
 # The segmentation configs of the ALL-FABNET comparison (ALL-FABNET and its baselines, each in its
-# model family's folder); the DenseNet-169 classifiers are tested in tests/test_all_fabnet_cls.py.
+# model family's folder); the DenseNet-169 classifiers are tested in tests/mmpretrain_plugins/test_all_fabnet_cls.py.
 CONFIGS = sorted(glob.glob(osp.join(REPO_ROOT, 'configs', '*', '*_all-idb2-wholecell-*.py')))
 FABNET = osp.join(REPO_ROOT, 'configs/all_fabnet/all-fabnet_densenet169_1xb8-600it_all-idb2-wholecell-128x128.py')
 

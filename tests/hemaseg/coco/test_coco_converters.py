@@ -13,8 +13,9 @@ from hemaseg.data.coco_converters import (convert_coco, convert_labelme, convert
 from hemaseg.data.coco_validate import validate_coco
 from hemaseg.data.io import DatasetError, read_image
 from hemaseg.data.rle import segmentation_to_rle
+from conftest import REPO_ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(REPO_ROOT)
 WBC_ROOT = ROOT.parent / 'shared/data/wbc_zheng2018'
 H, W = 200, 300
 QUIET = {'log': lambda _: None}

@@ -15,8 +15,9 @@ from hemaseg.data.classification import read_classification_split, verify_classi
 from hemaseg.data.io import DatasetError, read_image, read_mask
 from hemaseg.data.layout import load_meta
 from hemaseg.data.splits import read_splits, verify_splits
+from conftest import REPO_ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(REPO_ROOT)
 REAL = ROOT.parent / 'shared' / 'data' / 'all_idb2'  # ../shared beside the repo
 
 # Fixture geometry (rows, cols): nucleus 4x4 = 16 px, cytoplasm ring 8x8 - 16 = 48 px, the rest background.

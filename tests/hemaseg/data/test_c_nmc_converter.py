@@ -13,8 +13,9 @@ from hemaseg.data.c_nmc_2019 import convert_c_nmc_2019
 from hemaseg.data.classification import read_classification_split, verify_classification_dataset
 from hemaseg.data.io import DatasetError
 from hemaseg.data.layout import load_meta
+from conftest import REPO_ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(REPO_ROOT)
 # official fold -> subjects (ALL subjects numeric, healthy donors H<n>) and cells per subject
 FOLDS = {0: ['1', '2', 'H1', 'H2'], 1: ['3', '4', 'H3', 'H4'], 2: ['5', '6', 'H5', 'H6']}
 CELLS = {'1': 3, '2': 1, '3': 2, '4': 2, '5': 1, '6': 3, 'H1': 2, 'H2': 2, 'H3': 1, 'H4': 3, 'H5': 2, 'H6': 1}

@@ -13,8 +13,9 @@ from pycocotools.cocoeval import COCOeval
 from hemaseg.coco_eval import evaluate, format_table
 from hemaseg.data.io import DatasetError
 from hemaseg.data.rle import encode_mask, mask_to_rle
+from conftest import REPO_ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(REPO_ROOT)
 H = W = 64
 
 
