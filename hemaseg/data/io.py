@@ -27,12 +27,13 @@ class DatasetError(ValueError):
     """A dataset file is missing, unreadable or inconsistent; the message names it."""
 
 
-def _decode(path: PathLike, what: str) -> np.ndarray:
+def _decode(path: PathLike, what: str, flags: int = cv2.IMREAD_UNCHANGED) -> np.ndarray:
+    """The decoded file (OpenCV ``flags``); a missing or undecodable file is a DatasetError naming it."""
     path = Path(path)
     if not path.is_file():
         raise DatasetError(f'{what} {path} does not exist')
     data = np.fromfile(str(path), dtype=np.uint8)
-    arr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    arr = cv2.imdecode(data, flags) if data.size else None
     if arr is None:
         raise DatasetError(f'{what} {path} cannot be decoded (empty, corrupt or unsupported format)')
     return arr
@@ -66,14 +67,7 @@ def read_image_as_loaded(path: PathLike) -> np.ndarray:
     For masks that must line up with what a model's data pipeline loads from the same file;
     :func:`read_image` is stricter (no EXIF rotation, 8-bit only).
     """
-    path = Path(path)
-    if not path.is_file():
-        raise DatasetError(f'image {path} does not exist')
-    data = np.fromfile(str(path), dtype=np.uint8)
-    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    if bgr is None:
-        raise DatasetError(f'image {path} cannot be decoded (empty, corrupt or unsupported format)')
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    return cv2.cvtColor(_decode(path, 'image', cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
 
 def read_mask(path: PathLike) -> np.ndarray:
